@@ -1,0 +1,100 @@
+# Latch: every command a developer or CI needs. Each target installs what it lacks and
+# skips what is already there, so a fresh Debian machine needs nothing but this file.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO_BIN          := $(HOME)/.cargo/bin
+export PATH        := $(CARGO_BIN):$(PATH)
+# Keep cargo's output inside the clone, whatever the caller's environment says.
+export CARGO_TARGET_DIR := $(CURDIR)/target
+
+# cargo-leptos runs whichever wasm-bindgen is on PATH: this must equal the exact pin of
+# the wasm-bindgen crate in Cargo.toml.
+CARGO_LEPTOS_VERSION := 0.3.11
+WASM_BINDGEN_VERSION := 0.2.130
+# Debian's binaryen (108) emits WASM that fails to hydrate; binaryen 116 from crates.io works.
+WASM_OPT_VERSION     := 0.116.1
+
+.PHONY: help dev serve test test-rust test-e2e release tools clean
+help:
+	@echo "make dev    run the app with hot reload on http://127.0.0.1:3000 (SQLite in data/)"
+	@echo "make serve  build and run the release binary on http://127.0.0.1:3000"
+	@echo "make test   every test: unit, HTTP integration, Playwright in Chromium"
+
+# --- running -------------------------------------------------------------------------
+
+dev: tools
+	cargo leptos watch
+
+release: tools tool-wasm-opt
+	cargo leptos build --release
+
+serve: release
+	LEPTOS_ENV=PROD LEPTOS_SITE_ROOT=target/site ./target/release/latch
+
+# --- tests ---------------------------------------------------------------------------
+
+test: test-rust test-e2e
+	@echo "make test: all suites passed"
+
+# Unit tests (src/) and HTTP integration tests (tests/http/) against the real server.
+test-rust:
+	cargo test --locked
+
+# Playwright in Debian's Chromium against the release build (end2end/).
+test-e2e: release tool-chromium tool-npm
+	cd end2end && npx playwright test
+
+clean:
+	cargo clean
+	rm -rf end2end/node_modules end2end/test-results data
+
+# --- tools ---------------------------------------------------------------------------
+
+# Installs a pinned crate. A plain `cargo install --locked` is tried first; where the
+# crate's own lock names a dependency this toolchain or registry cannot serve, the
+# crate's source (left in cargo's cache by that attempt) is installed with that one
+# dependency pinned to a version that works.
+# $(call install_crate,crate,version,cargo-install-flags,dep,dep-version)
+define install_crate
+	if ! cargo install $(1) --version $(2) --locked $(3); then \
+	  src=$$(mktemp -d); \
+	  crate=$$(ls $(HOME)/.cargo/registry/cache/*/$(1)-$(2).crate | head -n1); \
+	  tar -xzf "$$crate" -C "$$src"; \
+	  ( cd "$$src/$(1)-$(2)" && cargo update -p $(4) --precise $(5) && \
+	    CARGO_TARGET_DIR="$$src/target" cargo install --path . --locked $(3) ); \
+	  rm -rf "$$src"; \
+	fi
+endef
+
+# What `cargo leptos` needs for any build; release builds also need wasm-opt.
+tools: tool-wasm-target tool-cargo-leptos tool-wasm-bindgen
+
+.PHONY: tool-wasm-target tool-cargo-leptos tool-wasm-bindgen tool-wasm-opt tool-chromium tool-npm
+tool-wasm-target:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+tool-cargo-leptos:
+	@if cargo leptos --version 2>/dev/null | grep -q ' $(CARGO_LEPTOS_VERSION)'; then exit 0; fi; \
+	echo "installing cargo-leptos $(CARGO_LEPTOS_VERSION) (no downloads; ~12 min once)"; \
+	$(call install_crate,cargo-leptos,$(CARGO_LEPTOS_VERSION),--features no_downloads,cargo-util-schemas,0.14.1)
+
+tool-wasm-bindgen:
+	@if wasm-bindgen --version 2>/dev/null | grep -q ' $(WASM_BINDGEN_VERSION)'; then exit 0; fi; \
+	echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (~4 min once)"; \
+	$(call install_crate,wasm-bindgen-cli,$(WASM_BINDGEN_VERSION),,webpki-roots,1.0.10)
+
+tool-wasm-opt:
+	@if [ -x $(CARGO_BIN)/wasm-opt ] && $(CARGO_BIN)/wasm-opt --version | grep -q 'version 116'; then exit 0; fi; \
+	echo "installing wasm-opt $(WASM_OPT_VERSION) (binaryen 116; ~6 min once)"; \
+	cargo install wasm-opt --version $(WASM_OPT_VERSION) --locked
+
+tool-chromium:
+	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+tool-npm: end2end/node_modules/.package-lock.json
+end2end/node_modules/.package-lock.json: end2end/package.json end2end/package-lock.json
+	cd end2end && npm ci --no-audit --no-fund

@@ -1,0 +1,50 @@
+import { defineConfig } from '@playwright/test';
+
+// The release build, started by Playwright itself on a fresh database with an access
+// lifetime short enough to outlive in a test. Chromium is Debian's: nothing downloads a
+// browser.
+const port = process.env.E2E_PORT ?? '3100';
+export const ACCESS_TOKEN_LIFETIME = 2;
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 30_000,
+  expect: { timeout: 5_000 },
+  fullyParallel: true,
+  workers: 2,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    // localhost is a secure context, so Chromium keeps the Secure cookies over http.
+    baseURL: `http://localhost:${port}`,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    },
+  },
+  webServer: {
+    command: 'rm -rf target/e2e && ./target/release/latch',
+    cwd: '..',
+    url: `http://127.0.0.1:${port}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'ignore',
+    stderr: 'pipe',
+    env: {
+      LEPTOS_ENV: 'PROD',
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      LEPTOS_SITE_ROOT: 'target/site',
+      DATABASE_URL: 'sqlite://target/e2e/latch.db',
+      ACCESS_TOKEN_LIFETIME: String(ACCESS_TOKEN_LIFETIME),
+      RUST_LOG: 'warn',
+    },
+  },
+});

@@ -1,0 +1,49 @@
+import { test, expect } from '@playwright/test';
+import { openHydrated } from './helpers';
+
+test.describe('every page loads and hydrates', () => {
+  for (const [path, heading] of [
+    ['/', 'Latch'],
+    ['/login', 'Sign in'],
+    ['/register', 'Register'],
+  ] as const) {
+    test(`${path} renders "${heading}" with no console errors`, async ({ page }) => {
+      const errors: string[] = [];
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      page.on('pageerror', (e) => errors.push(e.message));
+      const response = await page.goto(path);
+      expect(response?.status()).toBe(200);
+      await page.waitForLoadState('networkidle');
+      await expect(page.getByRole('heading', { level: 1, name: heading })).toBeVisible();
+      await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible();
+      expect(errors).toEqual([]);
+    });
+  }
+
+  test('an unknown path shows the 404 page', async ({ page }) => {
+    const response = await page.goto('/no/such/page');
+    expect(response?.status()).toBe(404);
+    await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();
+  });
+
+  test('the stylesheet and the WASM bundle are served with long cache lifetimes', async ({ page }) => {
+    const assets: { url: string; cache: string | undefined }[] = [];
+    page.on('response', (r) => {
+      if (r.url().includes('/pkg/')) assets.push({ url: r.url(), cache: r.headers()['cache-control'] });
+    });
+    await openHydrated(page, '/');
+    expect(assets.map((a) => a.url).some((u) => u.endsWith('.wasm'))).toBe(true);
+    expect(assets.map((a) => a.url).some((u) => u.endsWith('.css'))).toBe(true);
+    for (const asset of assets) expect(asset.cache, asset.url).toContain('immutable');
+  });
+});
+
+test('the password toggle works, which only the hydrated app can do', async ({ page }) => {
+  await openHydrated(page, '/login');
+  const password = page.getByLabel('Password', { exact: true });
+  await expect(password).toHaveAttribute('type', 'password');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await expect(password).toHaveAttribute('type', 'text');
+  await page.getByRole('button', { name: 'Hide' }).click();
+  await expect(password).toHaveAttribute('type', 'password');
+});

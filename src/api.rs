@@ -1,0 +1,36 @@
+//! The server functions: Latch's API under `/api`, called with `POST` and a form-encoded
+//! body by the hydrated app, by plain HTML forms (answered with a `303`), or by any HTTP
+//! client. Each body runs on the server only; the work is in `server/auth.rs`.
+
+use crate::{error::AppError, shared::User};
+use leptos::prelude::*;
+
+/// Creates an account and signs it in: `200` and the user, both cookies set.
+#[server(prefix = "/api", endpoint = "register")]
+pub async fn register(username: String, password: String) -> Result<User, AppError> {
+    use crate::server::{auth, reply::{finish, FormTargets}};
+    finish(auth::register(username, password).await, FormTargets { success: "/profile", failure: "/register" })
+}
+
+/// Signs in: `200` and the user, both cookies set; `401` for any wrong name or password.
+/// `next` is where a plain form post lands afterwards (same-site paths only).
+#[server(prefix = "/api", endpoint = "login")]
+pub async fn login(username: String, password: String, next: Option<String>) -> Result<User, AppError> {
+    use crate::{server::{auth, reply::{finish, FormTargets}}, shared::{encode_query_value, safe_next}};
+    let next = safe_next(next.as_deref());
+    let failure = format!("/login?next={}", encode_query_value(&next));
+    finish(auth::login(username, password).await, FormTargets { success: &next, failure: &failure })
+}
+
+/// Signs out: the session is revoked on the server and both cookies cleared.
+#[server(prefix = "/api", endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use crate::server::{auth, reply::{finish, FormTargets}};
+    finish(auth::logout().await, FormTargets { success: "/", failure: "/" })
+}
+
+/// The signed-in user, or `null`.
+#[server(prefix = "/api", endpoint = "current_user")]
+pub async fn current_user() -> Result<Option<User>, AppError> {
+    Ok(crate::server::auth::current_user())
+}

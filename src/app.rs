@@ -1,0 +1,120 @@
+//! The page shell, the router and the header. The login state is read once on the
+//! server (from the identity the middleware found), sent along with the HTML, and
+//! picked up by hydration, so the header never flashes the wrong state.
+
+use crate::{
+    api::Logout,
+    pages::{HomePage, LoginPage, NotFound, ProfilePage, RegisterPage},
+    shared::User,
+};
+use leptos::{prelude::*, server::SharedValue};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
+use leptos_router::{
+    components::{Route, Router, Routes, A},
+    hooks::use_navigate,
+    path,
+};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                <HashedStylesheet options=options.clone() id="leptos" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// Who is signed in, for every component; updated by login, register and logout.
+#[derive(Clone, Copy)]
+pub struct AuthState {
+    pub user: RwSignal<Option<User>>,
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let initial = SharedValue::new(|| {
+        #[cfg(feature = "ssr")]
+        {
+            crate::server::auth::current_user()
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            None::<User>
+        }
+    });
+    provide_context(AuthState { user: RwSignal::new(initial.into_inner()) });
+
+    view! {
+        <Title text="Latch" />
+        <Router>
+            <Header />
+            <main>
+                <Routes fallback=NotFound>
+                    <Route path=path!("") view=HomePage />
+                    <Route path=path!("login") view=LoginPage />
+                    <Route path=path!("register") view=RegisterPage />
+                    <Route path=path!("profile") view=ProfilePage />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[component]
+fn Header() -> impl IntoView {
+    let auth = expect_context::<AuthState>();
+    let logout = ServerAction::<Logout>::new();
+    let navigate = use_navigate();
+    Effect::new(move || {
+        if let Some(Ok(())) = logout.value().get() {
+            auth.user.set(None);
+            navigate("/", Default::default());
+        }
+    });
+
+    view! {
+        <header class="site-header">
+            <A href="/" attr:class="brand">
+                "Latch"
+            </A>
+            <nav aria-label="Account">
+                {move || match auth.user.get() {
+                    Some(user) => {
+                        view! {
+                            <A href="/profile" attr:class="who">
+                                <span data-testid="header-username">{user.username}</span>
+                            </A>
+                            <ActionForm action=logout attr:class="inline">
+                                <button type="submit" class="link-button">
+                                    "Sign out"
+                                </button>
+                            </ActionForm>
+                        }
+                            .into_any()
+                    }
+                    None => {
+                        view! {
+                            <A href="/login">"Sign in"</A>
+                            <A href="/register" attr:class="button">
+                                "Register"
+                            </A>
+                        }
+                            .into_any()
+                    }
+                }}
+            </nav>
+        </header>
+    }
+}

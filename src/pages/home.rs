@@ -1,0 +1,23 @@
+//! `/`: public.
+
+use crate::app::AuthState;
+use leptos::prelude::*;
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let auth = expect_context::<AuthState>();
+    view! {
+        <section class="hero">
+            <h1>"Latch"</h1>
+            <p class="lede">
+                "Sign-in for a Rust web app: short-lived access tokens and rotating refresh tokens in HttpOnly cookies, refreshed quietly on every request."
+            </p>
+            <p data-testid="home-status">
+                {move || match auth.user.get() {
+                    Some(user) => format!("You are signed in as {}.", user.username),
+                    None => "You are not signed in.".to_string(),
+                }}
+            </p>
+        </section>
+    }
+}

@@ -1,0 +1,56 @@
+//! `/profile`: protected. The server answers an anonymous visitor with a `303` to the
+//! login page before any HTML; in the browser, signing out here redirects the same way.
+
+use crate::{api::CurrentUser, app::AuthState, shared::login_url_for};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+#[component]
+pub fn ProfilePage() -> impl IntoView {
+    let auth = expect_context::<AuthState>();
+    // Asks the server who we are: a server-function call that also refreshes expired
+    // tokens on the way, like any other request.
+    let check = ServerAction::<CurrentUser>::new();
+    Effect::new(move || {
+        if let Some(Ok(user)) = check.value().get() {
+            auth.user.set(user);
+        }
+    });
+
+    view! {
+        <Title text="Profile · Latch" />
+        {move || match auth.user.get() {
+            Some(user) => {
+                view! {
+                    <section class="card">
+                        <h1>"Profile"</h1>
+                        <dl class="facts">
+                            <dt>"Username"</dt>
+                            <dd data-testid="profile-username">{user.username}</dd>
+                            <dt>"User id"</dt>
+                            <dd>
+                                <code>{user.id}</code>
+                            </dd>
+                        </dl>
+                        <ActionForm action=check attr:class="inline">
+                            <button type="submit" disabled=move || check.pending().get()>
+                                "Check session"
+                            </button>
+                        </ActionForm>
+                        <p class="status" role="status" data-testid="session-status">
+                            {move || match check.value().get() {
+                                Some(Ok(Some(u))) => format!("Session active for {}.", u.username),
+                                Some(Ok(None)) => "Session ended.".to_string(),
+                                Some(Err(e)) => e.message,
+                                None => String::new(),
+                            }}
+                        </p>
+                    </section>
+                }
+                    .into_any()
+            }
+            None => view! { <Redirect path=login_url_for("/profile") /> }.into_any(),
+        }}
+    }
+}

@@ -1,0 +1,133 @@
+//! What the server functions do: register, log in, log out. Each reads the request
+//! from Leptos' context (the axum request parts and the app state), so the functions in
+//! `api.rs` stay one line each.
+
+use super::{
+    cookies::TokenPair,
+    db::now,
+    domain::{Password, Username},
+    middleware::Identity,
+    sessions::{self, ClientInfo},
+    tokens::TokenType,
+    users, AppState,
+};
+use crate::{error::AppError, shared::User};
+use axum::{extract::ConnectInfo, http::request::Parts};
+use leptos::prelude::use_context;
+use std::net::SocketAddr;
+use tower_cookies::Cookies;
+
+/// The request a server function is answering.
+struct Request {
+    state: AppState,
+    parts: Parts,
+    jar: Cookies,
+}
+
+impl Request {
+    fn current() -> Result<Self, AppError> {
+        let (Some(state), Some(parts)) = (use_context::<AppState>(), use_context::<Parts>()) else {
+            tracing::error!("server function called without AppState or request parts in context");
+            return Err(AppError::internal());
+        };
+        let Some(jar) = parts.extensions.get::<Cookies>().cloned() else {
+            tracing::error!("server function called outside CookieManagerLayer");
+            return Err(AppError::internal());
+        };
+        Ok(Request { state, parts, jar })
+    }
+
+    fn identity(&self) -> Option<&Identity> {
+        self.parts.extensions.get::<Identity>()
+    }
+
+    fn client(&self) -> ClientInfo {
+        ClientInfo {
+            user_agent: self.parts.headers.get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_string),
+            ip: self.parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()),
+        }
+    }
+
+    /// Opens a fresh session for `user` and sets its cookies, replacing any the browser
+    /// had (no session fixation). A session the caller was already in is ended.
+    async fn sign_in(&self, user: &User) -> Result<(), AppError> {
+        if let Some(previous) = self.identity() {
+            sessions::revoke(&self.state.db, &previous.sid).await?;
+        }
+        let jti = uuid::Uuid::new_v4().to_string();
+        let sid = sessions::create(&self.state.db, &user.id, &jti, self.state.tokens.refresh_lifetime, &self.client())
+            .await?;
+        let pair = issue_pair(&self.state, user, &sid, &jti)?;
+        self.state.cookies.set(&self.jar, pair);
+        Ok(())
+    }
+}
+
+/// Signs an access token and a refresh token (with id `refresh_jti`) for a session.
+pub fn issue_pair(state: &AppState, user: &User, sid: &str, refresh_jti: &str) -> Result<TokenPair, AppError> {
+    let now = now();
+    let tokens = &state.tokens;
+    let signed = tokens
+        .issue(TokenType::Access, &user.id, sid, &uuid::Uuid::new_v4().to_string(), Some(&user.username), now)
+        .and_then(|access| {
+            let refresh = tokens.issue(TokenType::Refresh, &user.id, sid, refresh_jti, None, now)?;
+            Ok(TokenPair { access, refresh })
+        });
+    signed.map_err(|_| {
+        tracing::error!("signing a token failed");
+        AppError::internal()
+    })
+}
+
+pub async fn register(username: String, password: String) -> Result<User, AppError> {
+    let request = Request::current()?;
+    let username = Username::parse(&username)?;
+    let password = Password::parse(password)?;
+    let hash = request.state.hasher.hash(password).await.map_err(|_| AppError::internal())?;
+    let user = users::create(&request.state.db, &username, &hash).await?;
+    request.sign_in(&user).await?;
+    tracing::info!(user = %user.id, "registered");
+    Ok(user)
+}
+
+pub async fn login(username: String, password: String) -> Result<User, AppError> {
+    let request = Request::current()?;
+    if password.chars().count() > 1024 {
+        // Refused before hashing: a megabyte password is a denial of service, not a login.
+        return Err(AppError::invalid("password", "password: at most 1024 characters"));
+    }
+    // A name that breaks the rules cannot exist: it fails like an unknown user, at the
+    // same cost.
+    let stored = match Username::parse(&username) {
+        Ok(name) => users::find_by_name(&request.state.db, &name).await?,
+        Err(_) => None,
+    };
+    let (user, hash) = match stored {
+        Some(s) if !s.disabled => (Some(s.user), Some(s.password_hash)),
+        _ => (None, None),
+    };
+    let matches = request.state.hasher.verify(&password, hash).await.map_err(|_| AppError::internal())?;
+    let Some(user) = user.filter(|_| matches) else {
+        tracing::info!("login failed");
+        return Err(AppError::invalid_credentials());
+    };
+    request.sign_in(&user).await?;
+    tracing::info!(user = %user.id, "logged in");
+    Ok(user)
+}
+
+/// Never fails for an anonymous caller: the cookies are cleared either way.
+pub async fn logout() -> Result<(), AppError> {
+    let request = Request::current()?;
+    request.state.cookies.clear(&request.jar);
+    if let Some(identity) = request.identity() {
+        sessions::revoke(&request.state.db, &identity.sid).await?;
+        tracing::info!(user = %identity.user.id, "logged out");
+    }
+    Ok(())
+}
+
+/// The user of this request, as the middleware found it: no database read.
+pub fn current_user() -> Option<User> {
+    use_context::<Parts>().and_then(|parts| parts.extensions.get::<Identity>().map(|i| i.user.clone()))
+}

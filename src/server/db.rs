@@ -1,0 +1,87 @@
+//! The database: one pool over SQLite or PostgreSQL, chosen by the URL at run time.
+//! Queries are written once in SQL both accept (`$n` parameters, integer timestamps in
+//! unix seconds, text ids).
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::{
+    any::{install_default_drivers, AnyPoolOptions},
+    migrate::Migrator,
+    AnyPool,
+};
+use std::{path::Path, time::Duration};
+
+pub type Db = AnyPool;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Debug)]
+pub struct DbError(pub String);
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DbError {}
+
+/// Opens the pool and applies pending migrations. For SQLite the file and its folder
+/// are created, so a first start needs nothing.
+pub async fn connect(url: &SecretString) -> Result<Db, DbError> {
+    install_default_drivers();
+    let url = url.expose_secret();
+    let is_sqlite = url.starts_with("sqlite:");
+    let url = if is_sqlite { prepare_sqlite(url)? } else { url.to_string() };
+
+    let pool = AnyPoolOptions::new()
+        // SQLite serialises writers anyway; a few connections serve concurrent readers.
+        .max_connections(if is_sqlite { 8 } else { 16 })
+        // A dead database must answer "unavailable" quickly, never hang a request.
+        .acquire_timeout(Duration::from_secs(3))
+        .connect(&url)
+        .await
+        .map_err(|e| DbError(format!("DATABASE_URL: cannot connect: {e}")))?;
+
+    if is_sqlite {
+        // WAL lets readers run beside the one writer; it persists in the file.
+        sqlx::query("PRAGMA journal_mode = WAL")
+            .execute(&pool)
+            .await
+            .map_err(|e| DbError(format!("DATABASE_URL: cannot enable WAL: {e}")))?;
+    }
+    let migrator = if is_sqlite { &SQLITE_MIGRATIONS } else { &POSTGRES_MIGRATIONS };
+    migrator
+        .run(&pool)
+        .await
+        .map_err(|e| DbError(format!("DATABASE_URL: migrations failed: {e}")))?;
+    Ok(pool)
+}
+
+/// Creates the database's folder and asks SQLite to create the file.
+fn prepare_sqlite(url: &str) -> Result<String, DbError> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(url.to_string());
+    }
+    if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| DbError(format!("DATABASE_URL: cannot create {}: {e}", parent.display())))?;
+    }
+    Ok(if url.contains("mode=") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    })
+}
+
+/// Now, in unix seconds: the unit of every timestamp column and claim.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}

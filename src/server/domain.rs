@@ -1,0 +1,126 @@
+//! Input that can only hold valid values: parse, don't validate. A broken rule is a
+//! `400` whose message names the field and the rule.
+
+use crate::error::AppError;
+use secrecy::{ExposeSecret, SecretString};
+use std::fmt;
+use unicode_normalization::UnicodeNormalization;
+
+/// A username: trimmed, NFKC-normalised, 3–32 letters or digits of any script, `_`, `.`
+/// or `-`. Two names that differ only in case (or in compatibility forms, such as
+/// full-width letters) are the same account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let name: String = raw.trim().nfkc().collect();
+        let length = name.chars().count();
+        if !(3..=32).contains(&length) {
+            return Err(AppError::invalid("username", "username: 3 to 32 characters"));
+        }
+        if !name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-')) {
+            return Err(AppError::invalid(
+                "username",
+                "username: only letters, digits, '_', '.' and '-'",
+            ));
+        }
+        Ok(Username(name))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// What uniqueness and look-ups compare: case-insensitive.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase().nfkc().collect()
+    }
+}
+
+/// A password: 8–1024 characters. It is never printed, logged or serialized.
+pub struct Password(SecretString);
+
+impl Password {
+    pub fn parse(raw: String) -> Result<Self, AppError> {
+        let length = raw.chars().count();
+        if length < 8 {
+            return Err(AppError::invalid("password", "password: at least 8 characters"));
+        }
+        if length > 1024 {
+            return Err(AppError::invalid("password", "password: at most 1024 characters"));
+        }
+        Ok(Password(SecretString::from(raw)))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password([redacted])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_username_is_trimmed_and_normalised() {
+        assert_eq!(Username::parse("  ada_l.ove-1 ").unwrap().as_str(), "ada_l.ove-1");
+        // Full-width letters are their ASCII twins after NFKC.
+        assert_eq!(Username::parse("ａｄａ").unwrap().as_str(), "ada");
+    }
+
+    #[test]
+    fn letters_and_digits_of_any_script_are_allowed() {
+        for name in ["Émile", "Пётр", "李小龍", "محمد", "user٣"] {
+            assert!(Username::parse(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn case_and_compatibility_forms_share_one_key() {
+        let a = Username::parse("Ada").unwrap();
+        let b = Username::parse("aDA").unwrap();
+        let c = Username::parse("ＡＤＡ").unwrap();
+        assert_eq!(a.key(), b.key());
+        assert_eq!(a.key(), c.key());
+        assert_eq!(a.as_str(), "Ada", "the display form keeps its case");
+    }
+
+    #[test]
+    fn usernames_breaking_a_rule_name_the_field_and_rule() {
+        for bad in ["ab", "", "   ", &"a".repeat(33), "a b c", "ada;--", "o'neil", "<script>", "ada\u{0}x"] {
+            let err = Username::parse(bad).unwrap_err();
+            assert_eq!(err.status(), 400, "{bad:?}");
+            assert_eq!(err.field.as_deref(), Some("username"));
+            assert!(err.message.starts_with("username:"), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn length_counts_characters_not_bytes() {
+        assert!(Username::parse("ééé").is_ok());
+        assert!(Username::parse(&"é".repeat(32)).is_ok());
+        assert!(Password::parse("éééééééé".into()).is_ok());
+    }
+
+    #[test]
+    fn passwords_are_8_to_1024_characters() {
+        assert!(Password::parse("1234567".into()).unwrap_err().message.contains("at least 8"));
+        assert!(Password::parse("12345678".into()).is_ok());
+        assert!(Password::parse("x".repeat(1024)).is_ok());
+        let err = Password::parse("x".repeat(1025)).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("password"));
+    }
+
+    #[test]
+    fn a_password_never_prints() {
+        let p = Password::parse("correct horse battery".into()).unwrap();
+        assert!(!format!("{p:?}").contains("horse"));
+    }
+}

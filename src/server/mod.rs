@@ -1,0 +1,204 @@
+//! The server: start-up, the router and its layers. Everything under `server/` is
+//! compiled only with the `ssr` feature.
+//!
+//! A request passes, outermost first: body limit → compression → cookies → cross-site
+//! refusal → authentication → the route (a page, a server function, `/healthz`, or a
+//! static file).
+
+pub mod auth;
+pub mod cookies;
+pub mod csrf;
+pub mod db;
+pub mod domain;
+pub mod keys;
+pub mod middleware;
+pub mod password;
+pub mod reply;
+pub mod sessions;
+pub mod settings;
+pub mod tokens;
+pub mod users;
+
+use crate::app::{shell, App};
+use axum::{
+    body::Body,
+    extract::{FromRef, Request, State},
+    http::{header, HeaderValue, StatusCode},
+    middleware::{from_fn, from_fn_with_state, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    serve::ListenerExt,
+    Router,
+};
+use cookies::CookiePolicy;
+use db::Db;
+use keys::Keys;
+use leptos::{config::LeptosOptions, prelude::provide_context};
+use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use password::Hasher;
+use settings::Settings;
+use std::{future::Future, net::SocketAddr, sync::Arc};
+use tokens::Tokens;
+use tower_cookies::CookieManagerLayer;
+use tower_http::{
+    compression::{
+        predicate::{NotForContentType, Predicate, SizeAbove},
+        CompressionLayer,
+    },
+    limit::RequestBodyLimitLayer,
+};
+
+/// The largest request body: the forms are a few hundred bytes.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+/// The largest `Cookie` header and the largest set of headers. Browsers keep cookies
+/// under 4 KB each; more than this is an attack or a bug, answered before any work.
+const MAX_COOKIE_BYTES: usize = 8 * 1024;
+const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// What every handler shares; cheap to clone.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub tokens: Arc<Tokens>,
+    pub hasher: Arc<Hasher>,
+    pub cookies: Arc<CookiePolicy>,
+    /// Seconds a rotated refresh token is still honoured.
+    pub grace: i64,
+}
+
+/// Why the server could not start: one line for the operator.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    db: Db,
+    addr: SocketAddr,
+}
+
+impl Application {
+    /// Connects and migrates the database, loads the keys and binds the listener
+    /// (`site_addr` may have port 0: `addr()` tells the port chosen).
+    pub async fn build(settings: Settings, leptos_options: LeptosOptions) -> Result<Self, StartError> {
+        let db = db::connect(&settings.database_url).await.map_err(|e| StartError(e.to_string()))?;
+        let keys = Keys::load(settings.jwt_secret.as_ref(), &db)
+            .await
+            .map_err(|e| StartError(format!("JWT_SECRET: cannot load the stored key: {e}")))?;
+        let hasher = Hasher::new().map_err(|_| StartError("argon2: cannot hash".into()))?;
+        let state = AppState {
+            db: db.clone(),
+            tokens: Arc::new(Tokens::new(keys, settings.access_token_lifetime, settings.refresh_token_lifetime)),
+            hasher: Arc::new(hasher),
+            cookies: Arc::new(CookiePolicy::from_settings(&settings)),
+            grace: settings.refresh_reuse_grace,
+            leptos_options: leptos_options.clone(),
+        };
+        let listener = tokio::net::TcpListener::bind(&leptos_options.site_addr)
+            .await
+            .map_err(|e| StartError(format!("LEPTOS_SITE_ADDR: cannot listen on {}: {e}", leptos_options.site_addr)))?;
+        let addr = listener.local_addr().map_err(|e| StartError(format!("LEPTOS_SITE_ADDR: {e}")))?;
+        Ok(Application { listener, router: router(state), db, addr })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` resolves, lets in-flight requests finish, closes the pool.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        // Without TCP_NODELAY, each streamed page waits ~40 ms on Nagle + delayed ACK.
+        let listener = self.listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        tracing::info!("listening on http://{}", self.addr);
+        axum::serve(listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        self.db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let page_context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let page_shell = {
+        let options = state.leptos_options.clone();
+        move || shell(options.clone())
+    };
+    // Streamed HTML must not wait in a compressor's buffer; the static files are where
+    // the bytes are.
+    let compress_when = SizeAbove::new(256).and(NotForContentType::const_new("text/html"));
+
+    Router::new()
+        .route("/api/{*fn_name}", post(server_fn_handler))
+        .route("/healthz", get(healthz))
+        .leptos_routes_with_context(&state, routes, page_context, page_shell)
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(from_fn_with_state(state.clone(), middleware::authenticate))
+        .layer(from_fn(csrf::same_site_only))
+        .layer(CookieManagerLayer::new())
+        .layer(from_fn(cache_static))
+        .layer(CompressionLayer::new().compress_when(compress_when))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(from_fn(refuse_oversized_headers))
+        .with_state(state)
+}
+
+async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
+    handle_server_fns_with_context(move || provide_context(state.clone()), request).await
+}
+
+/// `431` for a request whose headers, or cookies, are larger than any honest browser's.
+async fn refuse_oversized_headers(request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let total: usize = headers.iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
+    let cookies: usize = headers.get_all(header::COOKIE).iter().map(|value| value.len()).sum();
+    if total > MAX_HEADER_BYTES || cookies > MAX_COOKIE_BYTES {
+        return (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "request headers too large").into_response();
+    }
+    next.run(request).await
+}
+
+/// `200 ok` when the database answers, `503` when it does not.
+async fn healthz(State(state): State<AppState>) -> Response {
+    match sqlx::query("SELECT 1").execute(&state.db).await {
+        Ok(_) => (StatusCode::OK, "ok").into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "health check: database unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+/// Built files under `/pkg/` carry a content hash in their names (cargo-leptos
+/// `hash-files`), so browsers may keep them for a year; `public/` files for an hour.
+async fn cache_static(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    let mut response = next.run(request).await;
+    if response.status().is_success() && !response.headers().contains_key(header::CACHE_CONTROL) {
+        let policy = if path.starts_with("/pkg/") {
+            Some("public, max-age=31536000, immutable")
+        } else if matches!(path.as_str(), "/favicon.ico" | "/favicon.svg" | "/robots.txt") {
+            Some("public, max-age=3600")
+        } else {
+            None
+        };
+        if let Some(policy) = policy {
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+        }
+    }
+    response
+}

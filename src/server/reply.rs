@@ -1,0 +1,102 @@
+//! How a result becomes an HTTP answer: the status of an `AppError`, and the `303`
+//! redirects that make every form work without JavaScript.
+
+use crate::error::AppError;
+use axum::{
+    http::{header, request::Parts, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use leptos::prelude::use_context;
+use leptos_axum::ResponseOptions;
+
+/// Logs the cause of a database failure and keeps it from the client: an unreachable
+/// database is a `503` worth retrying, anything else a generic `500`.
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+                tracing::warn!(%error, "database unavailable");
+                AppError::unavailable()
+            }
+            error => {
+                tracing::error!(%error, "database error");
+                AppError::internal()
+            }
+        }
+    }
+}
+
+fn status_of(error: &AppError) -> StatusCode {
+    StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// For the middleware, outside any server function.
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = status_of(&self);
+        let retry_after = self.retry_after;
+        let mut response = (status, Json(self)).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+/// Inside a server function: gives the response the error's status (the server-function
+/// machinery would otherwise answer every error with a 500).
+pub fn set_status(error: &AppError) {
+    if let Some(response) = use_context::<ResponseOptions>() {
+        response.set_status(status_of(error));
+        if let Some(seconds) = error.retry_after {
+            response.insert_header(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+    }
+}
+
+/// Where a plain (no-JavaScript) form post goes next.
+pub struct FormTargets<'a> {
+    pub success: &'a str,
+    /// The form's page; the error's code (and field) are added to its query string.
+    pub failure: &'a str,
+}
+
+/// A browser posting a form without JavaScript asks for HTML; the WASM client never does.
+fn is_plain_form_post(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+/// Finishes a server function: with JavaScript, the JSON result and the error's status;
+/// without it, a `303` to the next page, or back to the form with the error named.
+pub fn finish<T>(result: Result<T, AppError>, targets: FormTargets<'_>) -> Result<T, AppError> {
+    let plain = use_context::<Parts>().is_some_and(|parts| is_plain_form_post(&parts));
+    match (&result, plain) {
+        (Ok(_), true) => see_other(targets.success),
+        (Err(error), true) => see_other(&failure_url(targets.failure, error)),
+        (Err(error), false) => set_status(error),
+        (Ok(_), false) => {}
+    }
+    result
+}
+
+fn failure_url(form: &str, error: &AppError) -> String {
+    let separator = if form.contains('?') { '&' } else { '?' };
+    let mut url = format!("{form}{separator}error={}", error.code.as_str());
+    if let Some(field) = &error.field {
+        url.push_str("&field=");
+        url.push_str(&crate::shared::encode_query_value(field));
+    }
+    url
+}
+
+fn see_other(location: &str) {
+    if let (Some(response), Ok(value)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(location)) {
+        response.set_status(StatusCode::SEE_OTHER);
+        response.insert_header(header::LOCATION, value);
+    }
+}

@@ -1,0 +1,145 @@
+//! The sessions table: one row per sign-in. A refresh token is good only while its
+//! session is live and its `jti` is the session's current one (or, for a short grace
+//! window, the one just rotated away). Rotation is one conditional `UPDATE`, so two
+//! concurrent refreshes can never both rotate, on one instance or many.
+
+use super::{
+    db::{now, Db},
+    tokens::Claims,
+};
+use crate::{error::AppError, shared::User};
+use sqlx::{any::AnyRow, Row};
+
+/// Who is signing in, for the session row.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInfo {
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// Opens a session whose first refresh token has id `jti`; returns the session id.
+pub async fn create(db: &Db, user_id: &str, jti: &str, lifetime: i64, client: &ClientInfo) -> Result<String, AppError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let now = now();
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, refresh_jti, created_at, last_used_at, expires_at, user_agent, ip) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&id)
+    .bind(user_id)
+    .bind(jti)
+    .bind(now)
+    .bind(now)
+    .bind(now + lifetime)
+    .bind(client.user_agent.as_deref().map(|ua| truncate(ua, 512)))
+    .bind(client.ip.as_deref())
+    .execute(db)
+    .await?;
+    Ok(id)
+}
+
+/// Ends a session: its refresh tokens are dead from now on.
+pub async fn revoke(db: &Db, sid: &str) -> Result<(), AppError> {
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(now())
+        .bind(sid)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refresh {
+    /// This request rotated the session: the new refresh token gets `jti`.
+    Rotated { user: User, jti: String },
+    /// Another request rotated it a moment ago (parallel tabs): serve the user with the
+    /// session's current `jti`, and harm nothing.
+    Raced { user: User, jti: String },
+    /// Revoked, expired, unknown, a disabled user, or a replay past the grace window
+    /// (which has just revoked the whole session).
+    Refused,
+}
+
+struct SessionRow {
+    user: User,
+    refresh_jti: String,
+    previous_jti: Option<String>,
+    rotated_at: Option<i64>,
+    live: bool,
+}
+
+async fn load(db: &Db, sid: &str, user_id: &str) -> Result<Option<SessionRow>, AppError> {
+    let row: Option<AnyRow> = sqlx::query(
+        "SELECT s.refresh_jti, s.previous_jti, s.rotated_at, s.expires_at, s.revoked_at, \
+                u.id AS user_id, u.username, u.disabled_at \
+         FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.id = $1 AND s.user_id = $2",
+    )
+    .bind(sid)
+    .bind(user_id)
+    .fetch_optional(db)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let live = row.try_get::<Option<i64>, _>("revoked_at")?.is_none()
+        && row.try_get::<Option<i64>, _>("disabled_at")?.is_none()
+        && row.try_get::<i64, _>("expires_at")? > now();
+    Ok(Some(SessionRow {
+        user: User { id: row.try_get("user_id")?, username: row.try_get("username")? },
+        refresh_jti: row.try_get("refresh_jti")?,
+        previous_jti: row.try_get("previous_jti")?,
+        rotated_at: row.try_get("rotated_at")?,
+        live,
+    }))
+}
+
+/// Spends a verified refresh token: rotates the session to `new_jti`, or tells a race
+/// from a replay.
+pub async fn refresh(db: &Db, claims: &Claims, new_jti: &str, lifetime: i64, grace: i64) -> Result<Refresh, AppError> {
+    let Some(session) = load(db, &claims.sid, &claims.sub).await? else { return Ok(Refresh::Refused) };
+    if !session.live {
+        return Ok(Refresh::Refused);
+    }
+    if session.refresh_jti == claims.jti {
+        let now = now();
+        let rotated = sqlx::query(
+            "UPDATE sessions SET previous_jti = refresh_jti, refresh_jti = $1, rotated_at = $2, \
+                    last_used_at = $3, expires_at = $4 \
+             WHERE id = $5 AND refresh_jti = $6 AND revoked_at IS NULL",
+        )
+        .bind(new_jti)
+        .bind(now)
+        .bind(now)
+        .bind(now + lifetime)
+        .bind(&claims.sid)
+        .bind(&claims.jti)
+        .execute(db)
+        .await?;
+        if rotated.rows_affected() == 1 {
+            return Ok(Refresh::Rotated { user: session.user, jti: new_jti.to_string() });
+        }
+        // Lost the race to a concurrent refresh: judge the token against what won.
+        return match load(db, &claims.sid, &claims.sub).await? {
+            Some(winner) if winner.live => Ok(judge_replay(db, winner, claims, grace).await?),
+            _ => Ok(Refresh::Refused),
+        };
+    }
+    judge_replay(db, session, claims, grace).await
+}
+
+/// A token that is not the session's current one: the one just rotated away, inside the
+/// grace window, is a race; anything else is reuse of a stolen or stale token, and the
+/// whole session goes.
+async fn judge_replay(db: &Db, session: SessionRow, claims: &Claims, grace: i64) -> Result<Refresh, AppError> {
+    let in_grace = session.previous_jti.as_deref() == Some(claims.jti.as_str())
+        && session.rotated_at.is_some_and(|at| now() - at <= grace);
+    if in_grace {
+        return Ok(Refresh::Raced { user: session.user, jti: session.refresh_jti });
+    }
+    tracing::warn!(sid = %claims.sid, user = %claims.sub, "refresh token reuse detected; session revoked");
+    revoke(db, &claims.sid).await?;
+    Ok(Refresh::Refused)
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    s.chars().take(max_chars).collect()
+}

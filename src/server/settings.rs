@@ -1,0 +1,225 @@
+//! Settings: `Leptos.toml` (compiled in, then read again from the working directory if
+//! present), each key overridable by an environment variable of the same name in upper
+//! case. A bad value stops the start with one line naming the key.
+
+use secrecy::{ExposeSecret, SecretString};
+use std::{collections::BTreeMap, fmt, path::Path};
+
+/// The defaults every build carries, so a first start needs no file and no variable.
+const EMBEDDED: &str = include_str!("../../Leptos.toml");
+
+#[derive(Clone)]
+pub struct Settings {
+    /// May hold a password, so it is never printed.
+    pub database_url: SecretString,
+    /// `None`: generate one and keep it in the database.
+    pub jwt_secret: Option<SecretString>,
+    pub access_token_lifetime: i64,
+    pub refresh_token_lifetime: i64,
+    pub refresh_reuse_grace: i64,
+    pub cookie_secure: bool,
+    pub access_token_key: String,
+    pub refresh_token_key: String,
+}
+
+/// Why the settings were refused: always names the key.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SettingsError(pub String);
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &redact_url(self.database_url.expose_secret()))
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "[set]"))
+            .field("access_token_lifetime", &self.access_token_lifetime)
+            .field("refresh_token_lifetime", &self.refresh_token_lifetime)
+            .field("refresh_reuse_grace", &self.refresh_reuse_grace)
+            .field("cookie_secure", &self.cookie_secure)
+            .field("access_token_key", &self.access_token_key)
+            .field("refresh_token_key", &self.refresh_token_key)
+            .finish()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://…@host/db`, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://…{}", &url[..scheme_end], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Settings {
+    /// The settings of this process: embedded defaults, `./Leptos.toml`, then the
+    /// environment.
+    pub fn load() -> Result<Self, SettingsError> {
+        let local = Path::new("Leptos.toml");
+        let file = if local.exists() {
+            Some(std::fs::read_to_string(local).map_err(|e| SettingsError(format!("Leptos.toml: cannot read: {e}")))?)
+        } else {
+            None
+        };
+        Self::from_sources(file.as_deref(), |key| std::env::var(key).ok())
+    }
+
+    /// Layers the sources; `env` answers an upper-case key. Split out so tests need not
+    /// touch the process environment.
+    pub fn from_sources(
+        file: Option<&str>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SettingsError> {
+        let mut values = parse_toml(EMBEDDED, "embedded Leptos.toml")?;
+        if let Some(file) = file {
+            values.extend(parse_toml(file, "Leptos.toml")?);
+        }
+        let get = |key: &str| -> Result<String, SettingsError> {
+            env(&key.to_ascii_uppercase())
+                .or_else(|| values.get(key).cloned())
+                .ok_or_else(|| SettingsError(format!("{}: missing", key.to_ascii_uppercase())))
+        };
+
+        let database_url = get("database_url")?;
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(SettingsError("DATABASE_URL: must start with sqlite:// or postgres://".into()));
+        }
+        let jwt_secret = get("jwt_secret")?;
+        let jwt_secret = if jwt_secret.is_empty() {
+            None
+        } else if jwt_secret.len() < 32 {
+            return Err(SettingsError("JWT_SECRET: must be at least 32 bytes (use 256 random bits)".into()));
+        } else {
+            Some(SecretString::from(jwt_secret))
+        };
+
+        let settings = Settings {
+            database_url: SecretString::from(database_url),
+            jwt_secret,
+            access_token_lifetime: seconds(&get("access_token_lifetime")?, "ACCESS_TOKEN_LIFETIME", 1)?,
+            refresh_token_lifetime: seconds(&get("refresh_token_lifetime")?, "REFRESH_TOKEN_LIFETIME", 1)?,
+            refresh_reuse_grace: seconds(&get("refresh_reuse_grace")?, "REFRESH_REUSE_GRACE", 0)?,
+            cookie_secure: boolean(&get("cookie_secure")?, "COOKIE_SECURE")?,
+            access_token_key: cookie_name(get("access_token_key")?, "ACCESS_TOKEN_KEY")?,
+            refresh_token_key: cookie_name(get("refresh_token_key")?, "REFRESH_TOKEN_KEY")?,
+        };
+        if settings.access_token_key == settings.refresh_token_key {
+            return Err(SettingsError("REFRESH_TOKEN_KEY: must differ from ACCESS_TOKEN_KEY".into()));
+        }
+        if settings.refresh_token_lifetime < settings.access_token_lifetime {
+            return Err(SettingsError("REFRESH_TOKEN_LIFETIME: must not be shorter than ACCESS_TOKEN_LIFETIME".into()));
+        }
+        Ok(settings)
+    }
+}
+
+/// Flattens the TOML table into key → value text, so file and environment values are
+/// parsed by the same code.
+fn parse_toml(text: &str, source: &str) -> Result<BTreeMap<String, String>, SettingsError> {
+    let table: toml::Table = text.parse().map_err(|e| SettingsError(format!("{source}: {e}")))?;
+    Ok(table
+        .into_iter()
+        .map(|(key, value)| {
+            let text = match value {
+                toml::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (key.to_ascii_lowercase(), text)
+        })
+        .collect())
+}
+
+fn seconds(value: &str, key: &str, min: i64) -> Result<i64, SettingsError> {
+    match value.trim().parse::<i64>() {
+        // Ten years: past that, a lifetime is a mistake, and it keeps `iat + lifetime` far
+        // from overflow.
+        Ok(n) if (min..=315_360_000).contains(&n) => Ok(n),
+        _ => Err(SettingsError(format!("{key}: must be a whole number of seconds from {min} to 315360000, got {value:?}"))),
+    }
+}
+
+fn boolean(value: &str, key: &str) -> Result<bool, SettingsError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(SettingsError(format!("{key}: must be true or false, got {value:?}"))),
+    }
+}
+
+/// A cookie name is an RFC 6265 token.
+fn cookie_name(value: String, key: &str) -> Result<String, SettingsError> {
+    let ok = !value.is_empty()
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if ok {
+        Ok(value)
+    } else {
+        Err(SettingsError(format!("{key}: not a valid cookie name: {value:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_env(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_sources(None, move |key| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn the_embedded_defaults_are_the_contracts() {
+        let s = with_env(&[]).unwrap();
+        assert_eq!(s.database_url.expose_secret(), "sqlite://data/latch.db");
+        assert!(s.jwt_secret.is_none());
+        assert_eq!(s.access_token_lifetime, 300);
+        assert_eq!(s.refresh_token_lifetime, 604_800);
+        assert_eq!(s.refresh_reuse_grace, 10);
+        assert!(s.cookie_secure);
+        assert_eq!(s.access_token_key, "jwt_access");
+        assert_eq!(s.refresh_token_key, "jwt_refresh");
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file_which_overrides_the_defaults() {
+        let file = "access_token_lifetime = 60\nrefresh_reuse_grace = 3\n";
+        let s = Settings::from_sources(Some(file), |k| (k == "ACCESS_TOKEN_LIFETIME").then(|| "5".to_string())).unwrap();
+        assert_eq!(s.access_token_lifetime, 5);
+        assert_eq!(s.refresh_reuse_grace, 3);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        for (key, value) in [
+            ("ACCESS_TOKEN_LIFETIME", "soon"),
+            ("REFRESH_TOKEN_LIFETIME", "-1"),
+            ("COOKIE_SECURE", "maybe"),
+            ("JWT_SECRET", "short"),
+            ("DATABASE_URL", "mysql://x"),
+            ("ACCESS_TOKEN_KEY", "a b"),
+        ] {
+            let err = with_env(&[(key, value)]).unwrap_err();
+            assert!(err.0.starts_with(key), "{err} should name {key}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_reach_debug_output() {
+        let s = with_env(&[
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef-very-secret"),
+            ("DATABASE_URL", "postgres://latch:hunter2@db/latch"),
+        ])
+        .unwrap();
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("very-secret"));
+        assert!(!printed.contains("hunter2"));
+        assert!(printed.contains("@db/latch"));
+    }
+}

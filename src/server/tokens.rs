@@ -1,0 +1,295 @@
+//! Tokens: compact HS256 JWS with a `kid`, claims per the contract. Validation pins the
+//! algorithm, requires `exp`, `iat` and `sub`, uses zero leeway, and accepts a token only
+//! for its own `typ`.
+
+use super::keys::Keys;
+use jsonwebtoken::{Algorithm, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+/// Browsers drop cookies over 4 KB; nothing that long is ours.
+const MAX_TOKEN_LEN: usize = 4096;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenType {
+    Access,
+    Refresh,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: String,
+    /// The server-side session this token belongs to.
+    pub sid: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    pub typ: TokenType,
+    /// The username, in access tokens only: pages show it without a database read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum TokenError {
+    /// Malformed, wrong signature, wrong algorithm or key, expired, or another `typ`.
+    Invalid,
+    /// Signing failed: a bug, never the client's fault.
+    Sign,
+}
+
+pub struct Tokens {
+    keys: Keys,
+    validation: Validation,
+    pub access_lifetime: i64,
+    pub refresh_lifetime: i64,
+}
+
+impl Tokens {
+    pub fn new(keys: Keys, access_lifetime: i64, refresh_lifetime: i64) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        // jsonwebtoken allows 60 s of clock skew by default; one server clock needs none.
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "iat", "sub"]);
+        validation.validate_nbf = true;
+        Tokens { keys, validation, access_lifetime, refresh_lifetime }
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.keys.kid
+    }
+
+    /// Signs a token of type `typ`, issued at `now`, living its type's lifetime.
+    pub fn issue(
+        &self,
+        typ: TokenType,
+        sub: &str,
+        sid: &str,
+        jti: &str,
+        name: Option<&str>,
+        now: i64,
+    ) -> Result<String, TokenError> {
+        let lifetime = match typ {
+            TokenType::Access => self.access_lifetime,
+            TokenType::Refresh => self.refresh_lifetime,
+        };
+        let claims = Claims {
+            sub: sub.to_string(),
+            sid: sid.to_string(),
+            iat: now,
+            exp: now + lifetime,
+            jti: jti.to_string(),
+            typ,
+            name: name.map(str::to_string),
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.keys.kid.clone());
+        jsonwebtoken::encode(&header, &claims, &self.keys.encoding).map_err(|_| TokenError::Sign)
+    }
+
+    /// The claims of a token that is genuine, current and of type `expected`.
+    pub fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, TokenError> {
+        if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+            return Err(TokenError::Invalid);
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &self.keys.decoding, &self.validation)
+            .map_err(|_| TokenError::Invalid)?;
+        let header = &data.header;
+        // A header that points elsewhere for its key is an attack, whatever it points to.
+        if header.kid.as_deref() != Some(self.keys.kid.as_str())
+            || header.jku.is_some()
+            || header.jwk.is_some()
+            || header.x5u.is_some()
+        {
+            return Err(TokenError::Invalid);
+        }
+        if data.claims.typ != expected || data.claims.exp - data.claims.iat <= 0 {
+            return Err(TokenError::Invalid);
+        }
+        Ok(data.claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    use sha2::{Digest, Sha256};
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn tokens() -> Tokens {
+        Tokens::new(Keys::from_secret(SECRET), 300, 604_800)
+    }
+
+    fn now() -> i64 {
+        super::super::db::now()
+    }
+
+    fn parts(token: &str) -> (serde_json::Value, serde_json::Value) {
+        let mut it = token.split('.');
+        let h = URL_SAFE_NO_PAD.decode(it.next().unwrap()).unwrap();
+        let c = URL_SAFE_NO_PAD.decode(it.next().unwrap()).unwrap();
+        (serde_json::from_slice(&h).unwrap(), serde_json::from_slice(&c).unwrap())
+    }
+
+    /// Signs arbitrary header and claims JSON with `secret`, as an attacker holding (or
+    /// guessing) a key would.
+    fn forge(header: serde_json::Value, claims: serde_json::Value, secret: &[u8]) -> String {
+        let h = URL_SAFE_NO_PAD.encode(header.to_string());
+        let c = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let input = format!("{h}.{c}");
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(hmac_sign(secret, input.as_bytes())))
+    }
+
+    fn hmac_sign(secret: &[u8], data: &[u8]) -> Vec<u8> {
+        // HMAC-SHA256 by the RFC 2104 construction, so the tests need no extra crate.
+        let mut key = [0u8; 64];
+        if secret.len() > 64 {
+            key[..32].copy_from_slice(&Sha256::digest(secret));
+        } else {
+            key[..secret.len()].copy_from_slice(secret);
+        }
+        let inner: Vec<u8> = key.iter().map(|b| b ^ 0x36).chain(data.iter().copied()).collect();
+        let inner_hash = Sha256::digest(&inner);
+        let outer: Vec<u8> = key.iter().map(|b| b ^ 0x5c).chain(inner_hash.iter().copied()).collect();
+        Sha256::digest(&outer).to_vec()
+    }
+
+    fn claims(typ: &str, iat: i64, exp: i64) -> serde_json::Value {
+        serde_json::json!({"sub": "u1", "sid": "s1", "iat": iat, "exp": exp, "jti": "j1", "typ": typ})
+    }
+
+    fn header(t: &Tokens) -> serde_json::Value {
+        serde_json::json!({"alg": "HS256", "typ": "JWT", "kid": t.kid()})
+    }
+
+    #[test]
+    fn an_access_token_carries_every_claim_and_a_kid() {
+        let t = tokens();
+        let n = now();
+        let token = t.issue(TokenType::Access, "u1", "s1", "j1", Some("ada"), n).unwrap();
+        let (h, c) = parts(&token);
+        assert_eq!(h["alg"], "HS256");
+        assert_eq!(h["kid"], t.kid());
+        assert_eq!(c["sub"], "u1");
+        assert_eq!(c["sid"], "s1");
+        assert_eq!(c["jti"], "j1");
+        assert_eq!(c["typ"], "access");
+        assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 300);
+        let verified = t.verify(&token, TokenType::Access).unwrap();
+        assert_eq!(verified.name.as_deref(), Some("ada"));
+    }
+
+    #[test]
+    fn a_refresh_token_lives_the_refresh_lifetime() {
+        let t = tokens();
+        let token = t.issue(TokenType::Refresh, "u1", "s1", "j2", None, now()).unwrap();
+        let c = t.verify(&token, TokenType::Refresh).unwrap();
+        assert_eq!(c.exp - c.iat, 604_800);
+        assert_eq!(c.name, None);
+    }
+
+    #[test]
+    fn a_token_is_accepted_only_for_its_own_typ() {
+        let t = tokens();
+        let access = t.issue(TokenType::Access, "u1", "s1", "j1", Some("ada"), now()).unwrap();
+        let refresh = t.issue(TokenType::Refresh, "u1", "s1", "j1", None, now()).unwrap();
+        assert_eq!(t.verify(&access, TokenType::Refresh), Err(TokenError::Invalid));
+        assert_eq!(t.verify(&refresh, TokenType::Access), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn expired_by_one_second_is_refused() {
+        let t = tokens();
+        let n = now();
+        let token = forge(header(&t), claims("access", n - 301, n - 1), SECRET);
+        assert_eq!(t.verify(&token, TokenType::Access), Err(TokenError::Invalid));
+        let fresh = forge(header(&t), claims("access", n, n + 300), SECRET);
+        assert!(t.verify(&fresh, TokenType::Access).is_ok(), "the forge helper itself signs correctly");
+    }
+
+    #[test]
+    fn alg_none_is_refused() {
+        let t = tokens();
+        let n = now();
+        let h = URL_SAFE_NO_PAD.encode(serde_json::json!({"alg": "none", "kid": t.kid()}).to_string());
+        let c = URL_SAFE_NO_PAD.encode(claims("access", n, n + 300).to_string());
+        assert_eq!(t.verify(&format!("{h}.{c}."), TokenType::Access), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn another_algorithm_is_refused_even_with_the_right_key() {
+        let t = tokens();
+        let n = now();
+        let token = forge(serde_json::json!({"alg": "HS512", "kid": t.kid()}), claims("access", n, n + 300), SECRET);
+        assert_eq!(t.verify(&token, TokenType::Access), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn a_token_signed_with_another_key_is_refused() {
+        let t = tokens();
+        let n = now();
+        let token = forge(header(&t), claims("access", n, n + 300), b"another-secret-another-secret-xx");
+        assert_eq!(t.verify(&token, TokenType::Access), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn a_tampered_payload_is_refused() {
+        let t = tokens();
+        let token = t.issue(TokenType::Access, "u1", "s1", "j1", Some("ada"), now()).unwrap();
+        let mut segments: Vec<String> = token.split('.').map(str::to_string).collect();
+        let (_, mut c) = parts(&token);
+        c["sub"] = "admin".into();
+        segments[1] = URL_SAFE_NO_PAD.encode(c.to_string());
+        assert_eq!(t.verify(&segments.join("."), TokenType::Access), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn foreign_key_headers_and_unknown_kids_are_refused() {
+        let t = tokens();
+        let n = now();
+        for extra in [
+            serde_json::json!({"kid": "someone-elses"}),
+            serde_json::json!({"jku": "https://evil.example/jwks.json"}),
+            serde_json::json!({"x5u": "https://evil.example/cert.pem"}),
+            serde_json::json!({"jwk": {"kty": "oct", "k": "AAAA"}}),
+        ] {
+            let mut h = header(&t);
+            for (k, v) in extra.as_object().unwrap() {
+                h[k] = v.clone();
+            }
+            let token = forge(h.clone(), claims("access", n, n + 300), SECRET);
+            assert_eq!(t.verify(&token, TokenType::Access), Err(TokenError::Invalid), "{h}");
+        }
+    }
+
+    #[test]
+    fn a_future_nbf_is_refused() {
+        let t = tokens();
+        let n = now();
+        let mut c = claims("access", n, n + 300);
+        c["nbf"] = (n + 100).into();
+        assert_eq!(t.verify(&forge(header(&t), c, SECRET), TokenType::Access), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn missing_claims_are_refused() {
+        let t = tokens();
+        let n = now();
+        for missing in ["exp", "iat", "sub", "typ", "sid", "jti"] {
+            let mut c = claims("access", n, n + 300);
+            c.as_object_mut().unwrap().remove(missing);
+            assert_eq!(t.verify(&forge(header(&t), c, SECRET), TokenType::Access), Err(TokenError::Invalid), "{missing}");
+        }
+    }
+
+    #[test]
+    fn garbage_is_refused_without_panicking() {
+        let t = tokens();
+        for junk in ["", ".", "..", "a.b.c", "ü.ö.ä", &"x".repeat(100_000)] {
+            assert_eq!(t.verify(junk, TokenType::Access), Err(TokenError::Invalid));
+        }
+    }
+}

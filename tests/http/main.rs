@@ -1,0 +1,7 @@
+//! HTTP integration tests: the contract, line by line, against the real server.
+
+mod helpers;
+
+mod api;
+mod middleware;
+mod pages;

@@ -1,0 +1,79 @@
+//! Pages: what the server renders, and the redirect that guards `/profile`.
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+
+#[tokio::test]
+async fn each_page_renders() {
+    let app = spawn_app(&[]).await;
+    for (path, text) in [("/", "Latch"), ("/login", "Sign in"), ("/register", "Register")] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains(text), "{path} shows {text}");
+    }
+}
+
+#[tokio::test]
+async fn the_forms_have_the_contract_fields() {
+    let app = spawn_app(&[]).await;
+    for (path, action) in [("/login", "/api/login"), ("/register", "/api/register")] {
+        let html = app.get(path).await.text().await.unwrap();
+        assert!(html.contains(r#"name="username""#), "{path}");
+        assert!(html.contains(r#"name="password""#), "{path}");
+        assert!(html.contains(&format!(r#"action="{action}""#)), "{path} posts to {action} without JavaScript");
+        assert!(html.contains(r#"method="post""#), "{path}");
+        assert!(html.contains(r#"type="submit""#), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_header_shows_the_login_state_in_the_server_html() {
+    let app = spawn_app(&[]).await;
+    let anonymous = app.get("/").await.text().await.unwrap();
+    assert!(anonymous.contains("Sign in") && anonymous.contains("Register"));
+    assert!(!anonymous.contains("Sign out"));
+
+    app.register("headline", PASSWORD).await;
+    let signed_in = app.get("/").await.text().await.unwrap();
+    assert!(signed_in.contains("headline") && signed_in.contains("Sign out"));
+    assert!(!signed_in.contains(r#"href="/login""#));
+}
+
+#[tokio::test]
+async fn profile_redirects_an_anonymous_visitor_before_any_html() {
+    let app = spawn_app(&[]).await;
+    for path in ["/profile", "/profile/", "//profile"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert!(response.headers()["location"].to_str().unwrap().starts_with("/login?next=%2F"), "{path}");
+    }
+    let response = app.get("/profile").await;
+    assert_eq!(response.headers()["location"], "/login?next=%2Fprofile");
+    assert!(response.text().await.unwrap().is_empty(), "no page HTML");
+}
+
+#[tokio::test]
+async fn profile_shows_the_signed_in_user() {
+    let app = spawn_app(&[]).await;
+    app.register("shown", PASSWORD).await;
+    let response = app.get("/profile").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("shown"));
+}
+
+#[tokio::test]
+async fn an_unknown_path_is_a_404_page() {
+    let app = spawn_app(&[]).await;
+    let response = app.get("/no/such/page").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(response.text().await.unwrap().contains("Page not found"));
+}
+
+#[tokio::test]
+async fn healthz_checks_the_database() {
+    let app = spawn_app(&[]).await;
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "ok");
+}
