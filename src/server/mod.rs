@@ -84,27 +84,36 @@ pub struct Application {
     addr: SocketAddr,
 }
 
-impl Application {
-    /// Connects and migrates the database, loads the keys and binds the listener
-    /// (`site_addr` may have port 0: `addr()` tells the port chosen).
-    pub async fn build(settings: Settings, leptos_options: LeptosOptions) -> Result<Self, StartError> {
+impl AppState {
+    /// Connects and migrates the database and loads the keys.
+    pub async fn new(settings: &Settings, leptos_options: LeptosOptions) -> Result<Self, StartError> {
         let db = db::connect(&settings.database_url).await.map_err(|e| StartError(e.to_string()))?;
         let keys = Keys::load(settings.jwt_secret.as_ref(), &db)
             .await
             .map_err(|e| StartError(format!("JWT_SECRET: cannot load the stored key: {e}")))?;
         let hasher = Hasher::new().map_err(|_| StartError("argon2: cannot hash".into()))?;
-        let state = AppState {
-            db: db.clone(),
+        Ok(AppState {
+            db,
             tokens: Arc::new(Tokens::new(keys, settings.access_token_lifetime, settings.refresh_token_lifetime)),
             hasher: Arc::new(hasher),
-            cookies: Arc::new(CookiePolicy::from_settings(&settings)),
+            cookies: Arc::new(CookiePolicy::from_settings(settings)),
             grace: settings.refresh_reuse_grace,
-            leptos_options: leptos_options.clone(),
-        };
-        let listener = tokio::net::TcpListener::bind(&leptos_options.site_addr)
+            leptos_options,
+        })
+    }
+}
+
+impl Application {
+    /// Builds the state and binds the listener (`site_addr` may have port 0: `addr()`
+    /// tells the port chosen).
+    pub async fn build(settings: Settings, leptos_options: LeptosOptions) -> Result<Self, StartError> {
+        let site_addr = leptos_options.site_addr;
+        let state = AppState::new(&settings, leptos_options).await?;
+        let listener = tokio::net::TcpListener::bind(&site_addr)
             .await
-            .map_err(|e| StartError(format!("LEPTOS_SITE_ADDR: cannot listen on {}: {e}", leptos_options.site_addr)))?;
+            .map_err(|e| StartError(format!("LEPTOS_SITE_ADDR: cannot listen on {site_addr}: {e}")))?;
         let addr = listener.local_addr().map_err(|e| StartError(format!("LEPTOS_SITE_ADDR: {e}")))?;
+        let db = state.db.clone();
         Ok(Application { listener, router: router(state), db, addr })
     }
 
@@ -128,7 +137,8 @@ impl Application {
     }
 }
 
-fn router(state: AppState) -> Router {
+/// The whole app: every route and layer, ready to serve or to test in process.
+pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let page_context = {
         let state = state.clone();
