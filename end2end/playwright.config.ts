@@ -31,7 +31,8 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: 'rm -rf target/e2e && ./target/release/latch',
+    // E2E_BIN runs another build (say ./target/debug/latch) against the same suite.
+    command: `rm -rf target/e2e && ${process.env.E2E_BIN ?? './target/release/latch'}`,
     cwd: '..',
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,

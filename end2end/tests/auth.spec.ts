@@ -2,6 +2,7 @@ import { test, expect } from '@playwright/test';
 import { ACCESS_TOKEN_LIFETIME } from '../playwright.config';
 import {
   PASSWORD,
+  accountNav,
   cookieValue,
   expectNoReload,
   markDocument,
@@ -16,7 +17,7 @@ test('register lands on the profile, and a reload keeps the session', async ({ p
   await expect(page.getByTestId('header-username')).toHaveText(name);
   await page.reload();
   await expect(page.getByTestId('profile-username')).toHaveText(name);
-  await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
+  await expect(accountNav(page).getByRole('button', { name: 'Sign out' })).toBeVisible();
 });
 
 test('the cookies are HttpOnly, SameSite=Lax and invisible to scripts', async ({ page, context }) => {
@@ -83,8 +84,8 @@ test('two tabs refreshing at once both stay signed in', async ({ context }) => {
 test('sign out, and /profile sends you to the login page', async ({ page }) => {
   await registerWithJs(page, uniqueName('out'));
   await markDocument(page);
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible();
+  await accountNav(page).getByRole('button', { name: 'Sign out' }).click();
+  await expect(accountNav(page).getByRole('link', { name: 'Sign in' })).toBeVisible();
   await expectNoReload(page);
   await page.goto('/profile');
   await expect(page).toHaveURL(/\/login\?next=%2Fprofile$/);
@@ -93,8 +94,8 @@ test('sign out, and /profile sends you to the login page', async ({ page }) => {
 test('login with JavaScript goes to next without a reload, and shows errors inline', async ({ page }) => {
   const name = uniqueName('js');
   await registerWithJs(page, name);
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible();
+  await accountNav(page).getByRole('button', { name: 'Sign out' }).click();
+  await expect(accountNav(page).getByRole('link', { name: 'Sign in' })).toBeVisible();
 
   await openHydrated(page, '/login?next=%2Fprofile');
   await markDocument(page);
@@ -121,9 +122,9 @@ test.describe('with JavaScript disabled', () => {
     await expect(page).toHaveURL(/\/profile$/);
     await expect(page.getByTestId('profile-username')).toHaveText(name);
 
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await accountNav(page).getByRole('button', { name: 'Sign out' }).click();
     await expect(page).toHaveURL(/\/$/);
-    await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible();
+    await expect(accountNav(page).getByRole('link', { name: 'Sign in' })).toBeVisible();
 
     await page.goto('/profile');
     await expect(page).toHaveURL(/\/login\?next=%2Fprofile$/);

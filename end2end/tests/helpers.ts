@@ -37,3 +37,8 @@ export async function registerWithJs(page: Page, username: string) {
 export async function cookieValue(context: BrowserContext, name: string): Promise<string | undefined> {
   return (await context.cookies()).find((c) => c.name === name)?.value;
 }
+
+/** The header's account links and buttons. */
+export function accountNav(page: Page) {
+  return page.getByRole('navigation', { name: 'Account' });
+}

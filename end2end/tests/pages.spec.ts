@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { openHydrated } from './helpers';
+import { accountNav, openHydrated } from './helpers';
 
 test.describe('every page loads and hydrates', () => {
   for (const [path, heading] of [
@@ -15,7 +15,7 @@ test.describe('every page loads and hydrates', () => {
       expect(response?.status()).toBe(200);
       await page.waitForLoadState('networkidle');
       await expect(page.getByRole('heading', { level: 1, name: heading })).toBeVisible();
-      await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible();
+      await expect(accountNav(page).getByRole('link', { name: 'Sign in' })).toBeVisible();
       expect(errors).toEqual([]);
     });
   }
