@@ -2,7 +2,10 @@
 //! body by the hydrated app, by plain HTML forms (answered with a `303`), or by any HTTP
 //! client. Each body runs on the server only; the work is in `server/auth.rs`.
 
-use crate::{error::AppError, shared::User};
+use crate::{
+    error::AppError,
+    shared::{SessionInfo, User},
+};
 use leptos::prelude::*;
 
 /// Creates an account and signs it in: `200` and the user, both cookies set.
@@ -33,4 +36,11 @@ pub async fn logout() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<User>, AppError> {
     Ok(crate::server::auth::current_user())
+}
+
+/// The caller's live sessions, newest first. Protected: `401` when signed out.
+#[server(prefix = "/api", endpoint = "sessions")]
+pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
+    use crate::server::{auth, reply::{finish, FormTargets}};
+    finish(auth::list_sessions().await, FormTargets { success: "/profile", failure: "/login?next=%2Fprofile" })
 }

@@ -10,6 +10,35 @@ pub struct User {
     pub username: String,
 }
 
+/// One of the signed-in user's live sessions (a browser or device), for `/profile`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Unix seconds.
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub user_agent: Option<String>,
+    /// The session of the request that asked.
+    pub current: bool,
+}
+
+/// `1764151200` → `2025-11-26 10:00 UTC`: the same text on the server and in the
+/// browser, so hydration agrees, with no date library in the WASM.
+pub fn format_utc(unix_seconds: i64) -> String {
+    let days = unix_seconds.div_euclid(86_400);
+    let secs = unix_seconds.rem_euclid(86_400);
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", secs / 3600, secs % 3600 / 60)
+}
+
 /// Where to go after signing in. Only a same-site relative path (one leading `/`, no
 /// `//`, no `/\`, no control characters) is honoured; anything else goes home, so a
 /// crafted link can never send a user off-site.
@@ -71,6 +100,13 @@ mod tests {
             assert_eq!(safe_next(Some(bad)), "/", "{bad:?} must fall back home");
         }
         assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn utc_dates_are_formatted_without_a_library() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_utc(951_827_696), "2000-02-29 12:34 UTC");
+        assert_eq!(format_utc(1_798_761_599), "2026-12-31 23:59 UTC");
     }
 
     #[test]

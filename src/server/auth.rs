@@ -11,7 +11,10 @@ use super::{
     tokens::TokenType,
     users, AppState,
 };
-use crate::{error::AppError, shared::User};
+use crate::{
+    error::AppError,
+    shared::{SessionInfo, User},
+};
 use axum::{extract::ConnectInfo, http::request::Parts};
 use leptos::prelude::use_context;
 use std::net::SocketAddr;
@@ -125,6 +128,19 @@ pub async fn logout() -> Result<(), AppError> {
         tracing::info!(user = %identity.user.id, "logged out");
     }
     Ok(())
+}
+
+/// The guard every protected server function starts with: server functions are public
+/// URLs, so each checks who calls it. `401` for an anonymous caller.
+fn require_user(request: &Request) -> Result<&Identity, AppError> {
+    request.identity().ok_or_else(AppError::unauthorized)
+}
+
+/// The caller's live sessions: where else they are signed in.
+pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
+    let request = Request::current()?;
+    let identity = require_user(&request)?;
+    sessions::list_live(&request.state.db, &identity.user.id, &identity.sid).await
 }
 
 /// The user of this request, as the middleware found it: no database read.

@@ -73,15 +73,22 @@ fn is_plain_form_post(parts: &Parts) -> bool {
 
 /// Finishes a server function: with JavaScript, the JSON result and the error's status;
 /// without it, a `303` to the next page, or back to the form with the error named.
+/// When a page calls the function while rendering on the server, the response is the
+/// page's, and is left alone.
 pub fn finish<T>(result: Result<T, AppError>, targets: FormTargets<'_>) -> Result<T, AppError> {
-    let plain = use_context::<Parts>().is_some_and(|parts| is_plain_form_post(&parts));
-    match (&result, plain) {
+    let Some(parts) = use_context::<Parts>().filter(is_api_call) else { return result };
+    match (&result, is_plain_form_post(&parts)) {
         (Ok(_), true) => see_other(targets.success),
         (Err(error), true) => see_other(&failure_url(targets.failure, error)),
         (Err(error), false) => set_status(error),
         (Ok(_), false) => {}
     }
     result
+}
+
+/// A request to a server function's own URL, rather than a page rendering on the server.
+fn is_api_call(parts: &Parts) -> bool {
+    parts.method == axum::http::Method::POST && parts.uri.path().starts_with("/api/")
 }
 
 fn failure_url(form: &str, error: &AppError) -> String {

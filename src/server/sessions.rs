@@ -7,7 +7,10 @@ use super::{
     db::{now, Db},
     tokens::Claims,
 };
-use crate::{error::AppError, shared::User};
+use crate::{
+    error::AppError,
+    shared::{SessionInfo, User},
+};
 use sqlx::{any::AnyRow, Row};
 
 /// Who is signing in, for the session row.
@@ -46,6 +49,30 @@ pub async fn revoke(db: &Db, sid: &str) -> Result<(), AppError> {
         .execute(db)
         .await?;
     Ok(())
+}
+
+/// The user's sessions that are neither revoked nor expired, newest first.
+pub async fn list_live(db: &Db, user_id: &str, current_sid: &str) -> Result<Vec<SessionInfo>, AppError> {
+    let rows = sqlx::query(
+        "SELECT id, created_at, last_used_at, user_agent FROM sessions \
+         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+         ORDER BY last_used_at DESC LIMIT 50",
+    )
+    .bind(user_id)
+    .bind(now())
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(SessionInfo {
+                created_at: row.try_get("created_at")?,
+                last_used_at: row.try_get("last_used_at")?,
+                user_agent: row.try_get("user_agent")?,
+                current: row.try_get::<String, _>("id")? == current_sid,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(AppError::from)
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -252,3 +252,34 @@ async fn usernames_with_sql_metacharacters_or_confusables_are_stored_and_compare
     app.forget_cookies();
     assert_eq!(app.register("ada", PASSWORD).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_protected_function_is_401_for_an_anonymous_caller() {
+    let app = spawn_app(&[]).await;
+    let response = app.post_form("/api/sessions", &[]).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "unauthorized");
+}
+
+#[tokio::test]
+async fn the_session_list_shows_each_sign_in_and_marks_this_one() {
+    let app = spawn_app(&[]).await;
+    app.register("roamer", PASSWORD).await;
+    let laptop = app.cookie("jwt_access").unwrap();
+    app.forget_cookies();
+    app.login("roamer", PASSWORD).await;
+    let response = app.post_form("/api/sessions", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let list: Vec<serde_json::Value> = response.json().await.unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list.iter().filter(|s| s["current"] == true).count(), 1);
+
+    // Signing out of one removes it from the other's list.
+    app.forget_cookies();
+    app.set_cookie("jwt_access", &laptop);
+    app.post_form("/api/logout", &[]).await;
+    app.login("roamer", PASSWORD).await;
+    let list: Vec<serde_json::Value> = app.post_form("/api/sessions", &[]).await.json().await.unwrap();
+    assert_eq!(list.len(), 2, "the phone's session and this new one; the laptop's is gone");
+}

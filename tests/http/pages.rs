@@ -59,7 +59,9 @@ async fn profile_shows_the_signed_in_user() {
     app.register("shown", PASSWORD).await;
     let response = app.get("/profile").await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.text().await.unwrap().contains("shown"));
+    let html = response.text().await.unwrap();
+    assert!(html.contains("shown"));
+    assert!(html.contains("(this browser)"), "the session list is in the first HTML");
 }
 
 #[tokio::test]
@@ -76,4 +78,15 @@ async fn healthz_checks_the_database() {
     let response = app.get("/healthz").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.text().await.unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn a_page_that_calls_a_server_function_while_rendering_is_still_a_page() {
+    let app = spawn_app(&[]).await;
+    app.register("reloader", PASSWORD).await;
+    let response = app
+        .send(app.request(reqwest::Method::GET, "/profile").header("accept", "text/html,application/xhtml+xml"))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK, "a browser's reload of /profile renders it");
+    assert!(response.headers().get("location").is_none());
 }
