@@ -39,9 +39,54 @@ serve: release
 test: test-rust test-e2e
 	@echo "make test: all suites passed"
 
-# Unit tests (src/) and HTTP integration tests (tests/http/) against the real server.
-test-rust:
-	cargo test --locked
+# Unit tests (src/) and the HTTP integration tests (tests/http/) against the real
+# server: once on SQLite, once more on PostgreSQL. The PostgreSQL server is stopped
+# afterwards, pass or fail.
+test-rust: pg-fresh
+	@trap '$(MAKE) --no-print-directory pg-stop' EXIT; \
+	cargo test --locked && \
+	echo "--- the HTTP integration suite again, on PostgreSQL ---" && \
+	LATCH_TEST_POSTGRES=$(PG_ADMIN_URL) cargo test --locked --test http
+
+# --- PostgreSQL (Debian's server, a private data directory and port) ----------------
+
+PG_BIN       = $(lastword $(sort $(wildcard /usr/lib/postgresql/*/bin)))
+PG_DIR      := $(CURDIR)/target/pg
+PG_PORT     ?= 55432
+PG_ADMIN_URL = postgres://latch@127.0.0.1:$(PG_PORT)/postgres
+# initdb refuses to run as root: as root, run the server as the `postgres` user.
+PG_AS        = $(if $(filter 0,$(shell id -u)),runuser -u postgres --,)
+
+.PHONY: pg-start pg-stop pg-fresh dev-pg tool-postgres
+tool-postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then exit 0; fi; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+
+pg-start: tool-postgres
+	@mkdir -p $(PG_DIR); \
+	if [ -n "$(PG_AS)" ]; then chown postgres $(PG_DIR); fi; \
+	if [ ! -f $(PG_DIR)/data/PG_VERSION ]; then \
+	  $(PG_AS) $(PG_BIN)/initdb -D $(PG_DIR)/data -U latch --auth=trust -E UTF8 >/dev/null; \
+	fi; \
+	if $(PG_AS) $(PG_BIN)/pg_ctl -D $(PG_DIR)/data status >/dev/null 2>&1; then exit 0; fi; \
+	$(PG_AS) $(PG_BIN)/pg_ctl -D $(PG_DIR)/data -l $(PG_DIR)/server.log -w -o \
+	  "-p $(PG_PORT) -k $(PG_DIR) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null; \
+	echo "PostgreSQL on 127.0.0.1:$(PG_PORT) (data in $(PG_DIR))"
+
+# A new, empty cluster: every test run starts from nothing.
+pg-fresh: pg-stop
+	@rm -rf $(PG_DIR)
+	@$(MAKE) --no-print-directory pg-start
+
+pg-stop:
+	@if [ -f $(PG_DIR)/data/PG_VERSION ]; then \
+	  $(PG_AS) $(PG_BIN)/pg_ctl -D $(PG_DIR)/data -m fast stop >/dev/null 2>&1 || true; fi
+
+# The app on a local PostgreSQL (database `latch`, created once).
+dev-pg: tools pg-start
+	@$(PG_BIN)/psql "$(PG_ADMIN_URL)" -tAc "SELECT 1 FROM pg_database WHERE datname = 'latch'" | grep -q 1 || \
+	  $(PG_BIN)/psql "$(PG_ADMIN_URL)" -c "CREATE DATABASE latch" >/dev/null
+	DATABASE_URL=postgres://latch@127.0.0.1:$(PG_PORT)/latch cargo leptos watch
 
 # Playwright in Debian's Chromium against the release build (end2end/).
 test-e2e: release tool-chromium tool-npm

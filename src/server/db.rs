@@ -43,19 +43,38 @@ pub async fn connect(url: &SecretString) -> Result<Db, DbError> {
         .await
         .map_err(|e| DbError(format!("DATABASE_URL: cannot connect: {e}")))?;
 
+    // Several instances may start at once on an empty database. PostgreSQL serialises
+    // their migrations with an advisory lock; SQLite answers the losers "database is
+    // locked", and on a second look they find the work done.
     if is_sqlite {
         // WAL lets readers run beside the one writer; it persists in the file.
-        sqlx::query("PRAGMA journal_mode = WAL")
-            .execute(&pool)
-            .await
-            .map_err(|e| DbError(format!("DATABASE_URL: cannot enable WAL: {e}")))?;
+        retry_start_race("enable WAL", || async {
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await.map(drop).map_err(|e| e.to_string())
+        })
+        .await?;
     }
     let migrator = if is_sqlite { &SQLITE_MIGRATIONS } else { &POSTGRES_MIGRATIONS };
-    migrator
-        .run(&pool)
-        .await
-        .map_err(|e| DbError(format!("DATABASE_URL: migrations failed: {e}")))?;
+    retry_start_race("apply migrations", || async { migrator.run(&pool).await.map_err(|e| e.to_string()) }).await?;
     Ok(pool)
+}
+
+async fn retry_start_race<F, Fut>(what: &str, mut step: F) -> Result<(), DbError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let mut attempt = 1;
+    loop {
+        match step().await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < 5 => {
+                tracing::info!(error = %e, "cannot {what} yet (another instance starting?); trying again");
+                tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(DbError(format!("DATABASE_URL: cannot {what}: {e}"))),
+        }
+    }
 }
 
 /// Creates the database's folder and asks SQLite to create the file.

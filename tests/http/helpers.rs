@@ -14,7 +14,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub jar: Arc<Mutex<BTreeMap<String, String>>>,
     pub db_url: String,
-    _dir: Arc<tempfile::TempDir>,
+    pub dir: Arc<tempfile::TempDir>,
 }
 
 /// One `Set-Cookie` as the browser would read it.
@@ -60,19 +60,47 @@ pub fn cookie_named<'a>(cookies: &'a [SetCookie], name: &str) -> Option<&'a SetC
     cookies.iter().find(|c| c.name == name)
 }
 
-/// Starts Latch with the given settings (upper-case keys) on a fresh SQLite database.
+/// The PostgreSQL server to test on (an admin URL), when the suite runs on PostgreSQL:
+/// `make test` runs it once without and once with `LATCH_TEST_POSTGRES`.
+pub fn postgres_admin() -> Option<String> {
+    std::env::var("LATCH_TEST_POSTGRES").ok().filter(|url| !url.is_empty())
+}
+
+/// A fresh, empty database for one test: a SQLite file in `dir`, or a new PostgreSQL
+/// database when the suite runs on PostgreSQL.
+pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
+    match postgres_admin() {
+        None => format!("sqlite://{}/latch.db", dir.path().display()),
+        Some(admin) => {
+            use sqlx::Connection;
+            let name = format!("latch_test_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL admin connection");
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+            let (server, _) = admin.rsplit_once('/').expect("admin URL ends in /database");
+            format!("{server}/{name}")
+        }
+    }
+}
+
+/// Starts Latch with the given settings (upper-case keys) on a fresh database.
 pub async fn spawn_app(overrides: &[(&str, &str)]) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-    let db_url = format!("sqlite://{}/latch.db", dir.path().display());
+    let db_url = fresh_database(&dir).await;
     spawn_app_on(&db_url, dir, overrides).await
+}
+
+/// Starts Latch on a database of the caller's choosing (say, through a proxy).
+pub async fn spawn_app_with_database(db_url: &str, overrides: &[(&str, &str)]) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    spawn_app_on(db_url, dir, overrides).await
 }
 
 /// Starts another Latch on the same database as `other` (a restart, or a second instance).
 pub async fn spawn_peer(other: &TestApp, overrides: &[(&str, &str)]) -> TestApp {
-    spawn_app_on(&other.db_url, other._dir.clone(), overrides).await
+    spawn_app_on(&other.db_url, other.dir.clone(), overrides).await
 }
 
-async fn spawn_app_on(db_url: &str, dir: Arc<tempfile::TempDir>, overrides: &[(&str, &str)]) -> TestApp {
+pub async fn spawn_app_on(db_url: &str, dir: Arc<tempfile::TempDir>, overrides: &[(&str, &str)]) -> TestApp {
     let mut env: BTreeMap<String, String> = overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     env.entry("DATABASE_URL".into()).or_insert_with(|| db_url.to_string());
     let settings = Settings::from_sources(None, |key| env.get(key).cloned()).expect("settings");
@@ -88,7 +116,7 @@ async fn spawn_app_on(db_url: &str, dir: Arc<tempfile::TempDir>, overrides: &[(&
         http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
         jar: Arc::new(Mutex::new(BTreeMap::new())),
         db_url: db_url.to_string(),
-        _dir: dir,
+        dir,
     }
 }
 
@@ -189,4 +217,57 @@ pub const PASSWORD: &str = "correct horse battery";
 /// with zero leeway, to the second).
 pub async fn outlive(lifetime: u64) {
     tokio::time::sleep(std::time::Duration::from_millis(lifetime * 1000 + 1100)).await;
+}
+
+/// A TCP relay in front of the database that a test can cut and restore: the database
+/// "goes down" for the app, and only for this test's app.
+pub struct Proxy {
+    pub port: u16,
+    up: Arc<std::sync::atomic::AtomicBool>,
+    links: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    pub async fn start(target: String) -> Proxy {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let links: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let (flag, list) = (up.clone(), links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !flag.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection closes at once
+                }
+                let target = target.clone();
+                list.lock().unwrap().push(tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                }));
+            }
+        });
+        Proxy { port, up, links }
+    }
+
+    /// Every open connection dies and new ones are refused.
+    pub fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// `postgres://user@host:port/db` → (`host:port`, the same URL with `port` instead).
+pub fn through_proxy(db_url: &str, proxy_port: u16) -> (String, String) {
+    let (scheme_user, rest) = db_url.split_once('@').expect("user@host in the URL");
+    let (host_port, db) = rest.split_once('/').expect("/database in the URL");
+    let host = host_port.split(':').next().unwrap();
+    (host_port.to_string(), format!("{scheme_user}@{host}:{proxy_port}/{db}"))
 }

@@ -3,5 +3,8 @@
 mod helpers;
 
 mod api;
+mod faults;
+mod kill;
 mod middleware;
 mod pages;
+mod scale;
