@@ -92,6 +92,22 @@ dev-pg: tools pg-start
 test-e2e: release tool-chromium tool-npm
 	cd end2end && npx playwright test
 
+# --- benchmark ----------------------------------------------------------------------
+
+.PHONY: bench
+# The release build under load (bench/load.rs), then the bundle sizes. BENCH_SECONDS
+# sets each scenario's duration (default 10).
+bench: release
+	@command -v brotli >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq brotli; }
+	cargo build --release --locked --example load
+	./target/release/examples/load ./target/release/latch
+	@echo
+	@echo "| bundle file | raw | gzip -9 | brotli -q 11 |"
+	@echo "| --- | ---: | ---: | ---: |"
+	@for f in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; do \
+	  printf '| %s | %d | %d | %d |\n' "$${f##*/}" "$$(stat -c %s $$f)" "$$(gzip -9c $$f | wc -c)" "$$(brotli -c -q 11 $$f | wc -c)"; \
+	done
+
 clean:
 	cargo clean
 	rm -rf end2end/node_modules end2end/test-results data

@@ -35,6 +35,16 @@ pub async fn connect(url: &SecretString) -> Result<Db, DbError> {
     let url = if is_sqlite { prepare_sqlite(url)? } else { url.to_string() };
 
     let pool = AnyPoolOptions::new()
+        // In WAL mode, NORMAL syncs at checkpoints rather than at every commit: still
+        // corruption-safe, and a refresh (one small write) stops waiting on fsync.
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if is_sqlite {
+                    sqlx::query("PRAGMA synchronous = NORMAL").execute(conn).await?;
+                }
+                Ok(())
+            })
+        })
         // SQLite serialises writers anyway; a few connections serve concurrent readers.
         .max_connections(if is_sqlite { 8 } else { 16 })
         // A dead database must answer "unavailable" quickly, never hang a request.
