@@ -42,5 +42,5 @@ pub async fn current_user() -> Result<Option<User>, AppError> {
 #[server(prefix = "/api", endpoint = "sessions")]
 pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
     use crate::server::{auth, reply::{finish, FormTargets}};
-    finish(auth::list_sessions().await, FormTargets { success: "/profile", failure: "/login?next=%2Fprofile" })
+    finish(auth::list_sessions().await, FormTargets { success: "/sessions", failure: "/login?next=%2Fsessions" })
 }

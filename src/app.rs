@@ -4,7 +4,7 @@
 
 use crate::{
     api::Logout,
-    pages::{HomePage, LoginPage, NotFound, ProfilePage, RegisterPage},
+    pages::{HomePage, LoginPage, NotFound, ProfilePage, RegisterPage, SessionsPage},
     shared::User,
 };
 use leptos::{prelude::*, server::SharedValue};
@@ -66,6 +66,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("login") view=LoginPage />
                     <Route path=path!("register") view=RegisterPage />
                     <Route path=path!("profile") view=ProfilePage />
+                    <Route path=path!("sessions") view=SessionsPage />
                 </Routes>
             </main>
         </Router>

@@ -34,7 +34,7 @@ pub struct Identity {
 }
 
 /// Pages an anonymous visitor is sent to sign in for, before any HTML.
-const PROTECTED_PAGES: &[&str] = &["/profile"];
+const PROTECTED_PAGES: &[&str] = &["/profile", "/sessions"];
 
 pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path();

@@ -59,9 +59,17 @@ async fn profile_shows_the_signed_in_user() {
     app.register("shown", PASSWORD).await;
     let response = app.get("/profile").await;
     assert_eq!(response.status(), StatusCode::OK);
-    let html = response.text().await.unwrap();
-    assert!(html.contains("shown"));
-    assert!(html.contains("(this browser)"), "the session list is in the first HTML");
+    assert!(response.text().await.unwrap().contains("shown"));
+}
+
+#[tokio::test]
+async fn sessions_lists_where_the_user_is_signed_in_in_the_first_html() {
+    let app = spawn_app(&[]).await;
+    assert_eq!(app.get("/sessions").await.headers()["location"], "/login?next=%2Fsessions");
+    app.register("listed", PASSWORD).await;
+    let response = app.get("/sessions").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("(this browser)"));
 }
 
 #[tokio::test]
@@ -85,8 +93,8 @@ async fn a_page_that_calls_a_server_function_while_rendering_is_still_a_page() {
     let app = spawn_app(&[]).await;
     app.register("reloader", PASSWORD).await;
     let response = app
-        .send(app.request(reqwest::Method::GET, "/profile").header("accept", "text/html,application/xhtml+xml"))
+        .send(app.request(reqwest::Method::GET, "/sessions").header("accept", "text/html,application/xhtml+xml"))
         .await;
-    assert_eq!(response.status(), StatusCode::OK, "a browser's reload of /profile renders it");
+    assert_eq!(response.status(), StatusCode::OK, "a browser's reload of /sessions renders it");
     assert!(response.headers().get("location").is_none());
 }

@@ -1,0 +1,63 @@
+//! `/sessions`: protected. Where the user is signed in, read from the database while
+//! the page renders (blocking, so the list is in the first HTML even without
+//! JavaScript).
+
+use crate::{
+    api::list_sessions,
+    app::AuthState,
+    shared::{format_utc, login_url_for, SessionInfo},
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+#[component]
+pub fn SessionsPage() -> impl IntoView {
+    let auth = expect_context::<AuthState>();
+    let sessions = Resource::new_blocking(|| (), |_| list_sessions());
+    view! {
+        <Title text="Sessions · Latch" />
+        <Show
+            when=move || auth.user.get().is_some()
+            fallback=|| view! { <Redirect path=login_url_for("/sessions") /> }
+        >
+            <section class="card">
+                <h1>"Where you are signed in"</h1>
+                <Suspense fallback=|| view! { <p class="status">"Loading…"</p> }>
+                    {move || {
+                        sessions
+                            .get()
+                            .map(|result| match result {
+                                Ok(list) => {
+                                    view! {
+                                        <ul class="sessions" data-testid="sessions">
+                                            {list.into_iter().map(session_item).collect_view()}
+                                        </ul>
+                                    }
+                                        .into_any()
+                                }
+                                Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
+                            })
+                    }}
+                </Suspense>
+                <p>
+                    <a href="/profile">"Back to your profile"</a>
+                </p>
+            </section>
+        </Show>
+    }
+}
+
+fn session_item(session: SessionInfo) -> impl IntoView {
+    let device = session.user_agent.unwrap_or_else(|| "an unknown client".to_string());
+    view! {
+        <li>
+            <span class="device">{device}</span>
+            <span class="when">
+                "since " {format_utc(session.created_at)} ", last seen "
+                {format_utc(session.last_used_at)}
+            </span>
+            {session.current.then(|| view! { <strong class="current">" (this browser)"</strong> })}
+        </li>
+    }
+}
