@@ -45,6 +45,8 @@ export default defineConfig({
       LEPTOS_SITE_ROOT: 'target/site',
       DATABASE_URL: 'sqlite://target/e2e/latch.db',
       ACCESS_TOKEN_LIFETIME: String(ACCESS_TOKEN_LIFETIME),
+      // Every test registers from 127.0.0.1.
+      THROTTLE_REGISTRATIONS: '0',
       RUST_LOG: 'warn',
     },
   },

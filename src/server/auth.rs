@@ -8,6 +8,7 @@ use super::{
     domain::{Password, Username},
     middleware::Identity,
     sessions::{self, ClientInfo},
+    throttle::Scope,
     tokens::TokenType,
     users, AppState,
 };
@@ -47,8 +48,17 @@ impl Request {
     fn client(&self) -> ClientInfo {
         ClientInfo {
             user_agent: self.parts.headers.get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_string),
-            ip: self.parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()),
+            ip: Some(self.address()),
         }
+    }
+
+    /// The peer's address: what throttling counts per client.
+    fn address(&self) -> String {
+        self.parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_string())
     }
 
     /// Opens a fresh session for `user` and sets its cookies, replacing any the browser
@@ -84,10 +94,14 @@ pub fn issue_pair(state: &AppState, user: &User, sid: &str, refresh_jti: &str) -
 
 pub async fn register(username: String, password: String) -> Result<User, AppError> {
     let request = Request::current()?;
+    let (db, throttle) = (&request.state.db, &request.state.throttle);
     let username = Username::parse(&username)?;
     let password = Password::parse(password)?;
+    let address = request.address();
+    throttle.check(db, Scope::Registration, &address).await?;
     let hash = request.state.hasher.hash(password).await.map_err(|_| AppError::internal())?;
-    let user = users::create(&request.state.db, &username, &hash).await?;
+    let user = users::create(db, &username, &hash).await?;
+    throttle.record(db, Scope::Registration, &address).await?;
     request.sign_in(&user).await?;
     tracing::info!(user = %user.id, "registered");
     Ok(user)
@@ -95,25 +109,43 @@ pub async fn register(username: String, password: String) -> Result<User, AppErr
 
 pub async fn login(username: String, password: String) -> Result<User, AppError> {
     let request = Request::current()?;
+    let (db, throttle) = (&request.state.db, &request.state.throttle);
     if password.chars().count() > 1024 {
         // Refused before hashing: a megabyte password is a denial of service, not a login.
         return Err(AppError::invalid("password", "password: at most 1024 characters"));
     }
+    let address = request.address();
+    throttle.check(db, Scope::Address, &address).await?;
     // A name that breaks the rules cannot exist: it fails like an unknown user, at the
-    // same cost.
-    let stored = match Username::parse(&username) {
-        Ok(name) => users::find_by_name(&request.state.db, &name).await?,
+    // same cost, and is counted under its plain lower-case form.
+    let parsed = Username::parse(&username);
+    let account = parsed.as_ref().map(Username::key).unwrap_or_else(|_| username.trim().to_lowercase());
+    let stored = match &parsed {
+        Ok(name) => users::find_by_name(db, name).await?.filter(|s| !s.disabled),
         Err(_) => None,
     };
+    // The owner's usual client is never locked out by failures made elsewhere.
+    let usual_client = match &stored {
+        Some(s) => sessions::has_used_address(db, &s.user.id, &address).await?,
+        None => false,
+    };
+    if !usual_client {
+        throttle.check(db, Scope::Account, &account).await?;
+    }
     let (user, hash) = match stored {
-        Some(s) if !s.disabled => (Some(s.user), Some(s.password_hash)),
-        _ => (None, None),
+        Some(s) => (Some(s.user), Some(s.password_hash)),
+        None => (None, None),
     };
     let matches = request.state.hasher.verify(&password, hash).await.map_err(|_| AppError::internal())?;
     let Some(user) = user.filter(|_| matches) else {
+        throttle.record(db, Scope::Account, &account).await?;
+        throttle.record(db, Scope::Address, &address).await?;
         tracing::info!("login failed");
         return Err(AppError::invalid_credentials());
     };
+    if !usual_client {
+        throttle.clear(db, Scope::Account, &account).await?;
+    }
     request.sign_in(&user).await?;
     tracing::info!(user = %user.id, "logged in");
     Ok(user)

@@ -16,6 +16,7 @@ pub mod password;
 pub mod reply;
 pub mod sessions;
 pub mod settings;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 
@@ -65,6 +66,7 @@ pub struct AppState {
     pub cookies: Arc<CookiePolicy>,
     /// Seconds a rotated refresh token is still honoured.
     pub grace: i64,
+    pub throttle: throttle::Policy,
 }
 
 /// Why the server could not start: one line for the operator.
@@ -98,6 +100,11 @@ impl AppState {
             hasher: Arc::new(hasher),
             cookies: Arc::new(CookiePolicy::from_settings(settings)),
             grace: settings.refresh_reuse_grace,
+            throttle: throttle::Policy {
+                account: throttle::Limits { free: settings.throttle_account_failures, window: 15 * 60 },
+                address: throttle::Limits { free: settings.throttle_address_failures, window: 15 * 60 },
+                registration: throttle::Limits { free: settings.throttle_registrations, window: 60 * 60 },
+            },
             leptos_options,
         })
     }

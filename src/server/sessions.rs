@@ -41,6 +41,16 @@ pub async fn create(db: &Db, user_id: &str, jti: &str, lifetime: i64, client: &C
     Ok(id)
 }
 
+/// Whether the user has signed in from `ip` before (a session, live or not, from it).
+pub async fn has_used_address(db: &Db, user_id: &str, ip: &str) -> Result<bool, AppError> {
+    let row = sqlx::query("SELECT 1 AS seen FROM sessions WHERE user_id = $1 AND ip = $2 LIMIT 1")
+        .bind(user_id)
+        .bind(ip)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.is_some())
+}
+
 /// Ends a session: its refresh tokens are dead from now on.
 pub async fn revoke(db: &Db, sid: &str) -> Result<(), AppError> {
     sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")

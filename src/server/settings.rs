@@ -20,6 +20,9 @@ pub struct Settings {
     pub cookie_secure: bool,
     pub access_token_key: String,
     pub refresh_token_key: String,
+    pub throttle_account_failures: i64,
+    pub throttle_address_failures: i64,
+    pub throttle_registrations: i64,
 }
 
 /// Why the settings were refused: always names the key.
@@ -45,6 +48,9 @@ impl fmt::Debug for Settings {
             .field("cookie_secure", &self.cookie_secure)
             .field("access_token_key", &self.access_token_key)
             .field("refresh_token_key", &self.refresh_token_key)
+            .field("throttle_account_failures", &self.throttle_account_failures)
+            .field("throttle_address_failures", &self.throttle_address_failures)
+            .field("throttle_registrations", &self.throttle_registrations)
             .finish()
     }
 }
@@ -110,6 +116,9 @@ impl Settings {
             cookie_secure: boolean(&get("cookie_secure")?, "COOKIE_SECURE")?,
             access_token_key: cookie_name(get("access_token_key")?, "ACCESS_TOKEN_KEY")?,
             refresh_token_key: cookie_name(get("refresh_token_key")?, "REFRESH_TOKEN_KEY")?,
+            throttle_account_failures: count(&get("throttle_account_failures")?, "THROTTLE_ACCOUNT_FAILURES")?,
+            throttle_address_failures: count(&get("throttle_address_failures")?, "THROTTLE_ADDRESS_FAILURES")?,
+            throttle_registrations: count(&get("throttle_registrations")?, "THROTTLE_REGISTRATIONS")?,
         };
         if settings.access_token_key == settings.refresh_token_key {
             return Err(SettingsError("REFRESH_TOKEN_KEY: must differ from ACCESS_TOKEN_KEY".into()));
@@ -143,6 +152,13 @@ fn seconds(value: &str, key: &str, min: i64) -> Result<i64, SettingsError> {
         // from overflow.
         Ok(n) if (min..=315_360_000).contains(&n) => Ok(n),
         _ => Err(SettingsError(format!("{key}: must be a whole number of seconds from {min} to 315360000, got {value:?}"))),
+    }
+}
+
+fn count(value: &str, key: &str) -> Result<i64, SettingsError> {
+    match value.trim().parse::<i64>() {
+        Ok(n) if (0..=1_000_000).contains(&n) => Ok(n),
+        _ => Err(SettingsError(format!("{key}: must be a whole number from 0 to 1000000, got {value:?}"))),
     }
 }
 
@@ -185,6 +201,9 @@ mod tests {
         assert!(s.cookie_secure);
         assert_eq!(s.access_token_key, "jwt_access");
         assert_eq!(s.refresh_token_key, "jwt_refresh");
+        assert_eq!(s.throttle_account_failures, 5);
+        assert_eq!(s.throttle_address_failures, 20);
+        assert_eq!(s.throttle_registrations, 20);
     }
 
     #[test]
@@ -204,6 +223,7 @@ mod tests {
             ("JWT_SECRET", "short"),
             ("DATABASE_URL", "mysql://x"),
             ("ACCESS_TOKEN_KEY", "a b"),
+            ("THROTTLE_ACCOUNT_FAILURES", "-1"),
         ] {
             let err = with_env(&[(key, value)]).unwrap_err();
             assert!(err.0.starts_with(key), "{err} should name {key}");

@@ -121,6 +121,23 @@ pub async fn spawn_app_on(db_url: &str, dir: Arc<tempfile::TempDir>, overrides: 
 }
 
 impl TestApp {
+    /// Another browser on another machine: its own cookie jar, and requests that come
+    /// from `address` (any of 127.0.0.0/8) rather than 127.0.0.1.
+    pub fn another_client(&self, address: &str) -> TestApp {
+        let local: std::net::IpAddr = address.parse().expect("an IP address");
+        TestApp {
+            base: self.base.clone(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .local_address(local)
+                .build()
+                .unwrap(),
+            jar: Arc::new(Mutex::new(BTreeMap::new())),
+            db_url: self.db_url.clone(),
+            dir: self.dir.clone(),
+        }
+    }
+
     pub fn cookie(&self, name: &str) -> Option<String> {
         self.jar.lock().unwrap().get(name).cloned()
     }

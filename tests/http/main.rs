@@ -8,3 +8,4 @@ mod kill;
 mod middleware;
 mod pages;
 mod scale;
+mod throttle;

@@ -1,0 +1,152 @@
+//! Throttling without victim lockout. Failed sign-ins are counted per account and per
+//! client address, in the database (so every instance shares the counts). Past a few
+//! free failures each further one doubles the wait (1 s, 2 s, 4 s, … at most 15 min),
+//! and a quiet window forgets them. The account's count does not apply to a client
+//! address the account has signed in from before: an attacker hammering the account
+//! from elsewhere cannot lock its owner out. Unknown usernames are counted like real
+//! ones, so throttling tells nothing about who exists.
+
+use super::db::{now, Db};
+use crate::error::{AppError, ErrorCode};
+use sqlx::Row;
+
+/// How much failure each scope forgives, and for how long it remembers.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub free: i64,
+    pub window: i64,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    /// Failed sign-ins on one account (from clients it has not used before).
+    pub account: Limits,
+    /// Failed sign-ins from one client address, over all accounts.
+    pub address: Limits,
+    /// Registrations from one client address.
+    pub registration: Limits,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Scope {
+    Account,
+    Address,
+    Registration,
+}
+
+impl Scope {
+    fn name(self) -> &'static str {
+        match self {
+            Scope::Account => "account",
+            Scope::Address => "address",
+            Scope::Registration => "register",
+        }
+    }
+}
+
+impl Policy {
+    fn limits(&self, scope: Scope) -> Limits {
+        match scope {
+            Scope::Account => self.account,
+            Scope::Address => self.address,
+            Scope::Registration => self.registration,
+        }
+    }
+
+    /// `429` with `Retry-After` while `key` is blocked in `scope`.
+    pub async fn check(&self, db: &Db, scope: Scope, key: &str) -> Result<(), AppError> {
+        let limits = self.limits(scope);
+        if limits.free <= 0 {
+            return Ok(()); // throttling off for this scope
+        }
+        let row = sqlx::query("SELECT failures, last_failure_at FROM throttles WHERE scope = $1 AND key = $2")
+            .bind(scope.name())
+            .bind(key)
+            .fetch_optional(db)
+            .await?;
+        let Some(row) = row else { return Ok(()) };
+        let (failures, last): (i64, i64) = (row.try_get("failures")?, row.try_get("last_failure_at")?);
+        match wait(limits, failures, last, now()) {
+            0 => Ok(()),
+            seconds => Err(throttled(seconds)),
+        }
+    }
+
+    /// Counts one failure (or, for registrations, one attempt), atomically.
+    pub async fn record(&self, db: &Db, scope: Scope, key: &str) -> Result<(), AppError> {
+        let limits = self.limits(scope);
+        if limits.free <= 0 {
+            return Ok(());
+        }
+        let now = now();
+        sqlx::query(
+            "INSERT INTO throttles (scope, key, failures, last_failure_at) VALUES ($1, $2, 1, $3) \
+             ON CONFLICT (scope, key) DO UPDATE SET \
+               failures = CASE WHEN throttles.last_failure_at < $4 THEN 1 ELSE throttles.failures + 1 END, \
+               last_failure_at = $5",
+        )
+        .bind(scope.name())
+        .bind(key)
+        .bind(now)
+        .bind(now - limits.window)
+        .bind(now)
+        .execute(db)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets `key`'s failures (its owner just signed in).
+    pub async fn clear(&self, db: &Db, scope: Scope, key: &str) -> Result<(), AppError> {
+        sqlx::query("DELETE FROM throttles WHERE scope = $1 AND key = $2")
+            .bind(scope.name())
+            .bind(key)
+            .execute(db)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Seconds still to wait after `failures`, the last at `last`; 0 when free to try.
+fn wait(limits: Limits, failures: i64, last: i64, now: i64) -> i64 {
+    if failures < limits.free || now - last > limits.window {
+        return 0;
+    }
+    let extra = (failures - limits.free).min(20) as u32; // 2^20 s is far past the cap
+    let delay = 2i64.pow(extra).min(15 * 60);
+    (last + delay - now).max(0)
+}
+
+fn throttled(seconds: i64) -> AppError {
+    AppError {
+        retry_after: Some(seconds as u64),
+        ..AppError::new(ErrorCode::Throttled, format!("too many attempts; try again in {seconds} s"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: Limits = Limits { free: 5, window: 900 };
+
+    #[test]
+    fn the_first_failures_are_free() {
+        for failures in 0..5 {
+            assert_eq!(wait(LIMITS, failures, 1000, 1000), 0, "{failures}");
+        }
+    }
+
+    #[test]
+    fn each_further_failure_doubles_the_wait() {
+        assert_eq!(wait(LIMITS, 5, 1000, 1000), 1);
+        assert_eq!(wait(LIMITS, 6, 1000, 1000), 2);
+        assert_eq!(wait(LIMITS, 8, 1000, 1000), 8);
+        assert_eq!(wait(LIMITS, 8, 1000, 1005), 3, "the wait runs from the last failure");
+        assert_eq!(wait(LIMITS, 60, 1000, 1000), 900, "capped at 15 minutes");
+    }
+
+    #[test]
+    fn a_quiet_window_forgets() {
+        assert_eq!(wait(LIMITS, 60, 1000, 1000 + 901), 0);
+    }
+}
