@@ -16,6 +16,8 @@ use leptos_router::{
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::headers::content_security_policy(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -9,8 +9,9 @@ export function uniqueName(prefix: string): string {
 
 /** Loads a page and waits until the WASM has been fetched and run (hydrated). */
 export async function openHydrated(page: Page, path: string) {
-  await page.goto(path);
+  const response = await page.goto(path);
   await page.waitForLoadState('networkidle');
+  return response;
 }
 
 /** Marks the document; `expectNoReload` then proves the page was never reloaded. */

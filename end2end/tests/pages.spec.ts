@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { accountNav, openHydrated } from './helpers';
+import { accountNav, openHydrated, registerWithJs, uniqueName } from './helpers';
 
 test.describe('every page loads and hydrates', () => {
   for (const [path, heading] of [
@@ -46,4 +46,23 @@ test('the password toggle works, which only the hydrated app can do', async ({ p
   await expect(password).toHaveAttribute('type', 'text');
   await page.getByRole('button', { name: 'Hide' }).click();
   await expect(password).toHaveAttribute('type', 'password');
+});
+
+test('signed-in pages hydrate under the Content-Security-Policy with no violation', async ({ page }) => {
+  const errors: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.addInitScript(() => {
+    (window as any).__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) =>
+      (window as any).__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`),
+    );
+  });
+  await registerWithJs(page, uniqueName('csp'));
+  for (const path of ['/profile', '/sessions', '/']) {
+    const response = await openHydrated(page, path);
+    expect(response?.headers()['content-security-policy']).toContain("'nonce-");
+    expect(await page.evaluate(() => (window as any).__cspViolations)).toEqual([]);
+  }
+  expect(errors).toEqual([]);
 });

@@ -1,8 +1,8 @@
 //! The server: start-up, the router and its layers. Everything under `server/` is
 //! compiled only with the `ssr` feature.
 //!
-//! A request passes, outermost first: body limit → compression → cookies → cross-site
-//! refusal → authentication → the route (a page, a server function, `/healthz`, or a
+//! A request passes, outermost first: header and body limits → compression → cache
+//! and protective headers → cookies → cross-site refusal → authentication → the route (a page, a server function, `/healthz`, or a
 //! static file).
 
 pub mod auth;
@@ -10,6 +10,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod db;
 pub mod domain;
+pub mod headers;
 pub mod keys;
 pub mod middleware;
 pub mod password;
@@ -167,6 +168,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), middleware::authenticate))
         .layer(from_fn(csrf::same_site_only))
         .layer(CookieManagerLayer::new())
+        .layer(from_fn_with_state(state.clone(), headers::protective_headers))
         .layer(from_fn(cache_static))
         .layer(CompressionLayer::new().compress_when(compress_when))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

@@ -98,3 +98,21 @@ async fn a_page_that_calls_a_server_function_while_rendering_is_still_a_page() {
     assert_eq!(response.status(), StatusCode::OK, "a browser's reload of /sessions renders it");
     assert!(response.headers().get("location").is_none());
 }
+
+#[tokio::test]
+async fn pages_carry_a_nonce_based_csp_and_protective_headers() {
+    let app = spawn_app(&[]).await;
+    let response = app.get("/login").await;
+    let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_string());
+    let csp = header("content-security-policy").expect("a CSP on pages");
+    assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+    assert_eq!(header("referrer-policy").as_deref(), Some("same-origin"));
+    assert_eq!(header("strict-transport-security").as_deref(), Some("max-age=31536000"));
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("form-action 'self'"), "{csp}");
+    let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("a nonce").to_string();
+    let html = response.text().await.unwrap();
+    assert!(html.contains(&format!(r#"nonce="{nonce}""#)), "the hydration script carries the CSP's nonce");
+    let again = app.get("/login").await.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(!again.contains(&nonce), "a fresh nonce per response");
+}
