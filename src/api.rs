@@ -44,3 +44,14 @@ pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
     use crate::server::{auth, reply::{finish, FormTargets}};
     finish(auth::list_sessions().await, FormTargets { success: "/sessions", failure: "/login?next=%2Fsessions" })
 }
+
+/// Changes the caller's password (the current one required) and signs out every other
+/// session; answers how many. Protected: `401` when signed out.
+#[server(prefix = "/api", endpoint = "change_password")]
+pub async fn change_password(current_password: String, new_password: String) -> Result<u64, AppError> {
+    use crate::server::{auth, reply::{finish, FormTargets}};
+    finish(
+        auth::change_password(current_password, new_password).await,
+        FormTargets { success: "/profile?changed=1", failure: "/profile" },
+    )
+}

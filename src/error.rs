@@ -70,6 +70,8 @@ impl ErrorCode {
                 "username: 3 to 32 characters: letters, digits, '_', '.' or '-'"
             }
             (ErrorCode::Invalid, Some("password")) => "password: 8 to 1024 characters",
+            (ErrorCode::Invalid, Some("new_password")) => "new_password: 8 to 1024 characters",
+            (ErrorCode::Invalid, Some("current_password")) => "current_password: that is not your password",
             (ErrorCode::UsernameTaken, _) => "username: that name is taken",
             (ErrorCode::InvalidCredentials, _) => "invalid username or password",
             (ErrorCode::Throttled, _) => "too many attempts; try again later",

@@ -1,4 +1,8 @@
 //! The `latch` binary: reads the settings, starts the server, stops on SIGTERM/SIGINT.
+//!
+//! `latch users disable NAME` and `latch users delete NAME` act on the configured
+//! database: the account's sessions are revoked at once, and its access tokens die at
+//! their next refresh.
 
 use latch::server::{settings::Settings, Application};
 use std::process::ExitCode;
@@ -11,7 +15,13 @@ async fn main() -> ExitCode {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
         .init();
 
-    match start().await {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        [] => start().await,
+        ["users", action @ ("disable" | "delete"), name] => manage_user(action, name).await,
+        _ => Err("usage: latch [users disable NAME | users delete NAME]".to_string()),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("latch: {message}");
@@ -37,6 +47,25 @@ async fn start() -> Result<(), String> {
     tracing::debug!(?settings, "settings");
     let app = Application::build(settings, options).await.map_err(|e| e.to_string())?;
     app.run_until_stopped(shutdown_signal()).await.map_err(|e| format!("server: {e}"))
+}
+
+async fn manage_user(action: &str, name: &str) -> Result<(), String> {
+    use latch::server::{db, domain::Username, users};
+    let settings = Settings::load().map_err(|e| e.to_string())?;
+    let pool = db::connect(&settings.database_url).await.map_err(|e| e.to_string())?;
+    let username = Username::parse(name).map_err(|e| e.message)?;
+    let found = match action {
+        "disable" => users::disable(&pool, &username).await,
+        _ => users::delete(&pool, &username).await,
+    }
+    .map_err(|e| e.message)?;
+    pool.close().await;
+    if found {
+        println!("{action}d {name}; their sessions are revoked");
+        Ok(())
+    } else {
+        Err(format!("no such active user: {name}"))
+    }
 }
 
 async fn shutdown_signal() {

@@ -142,3 +142,46 @@ test.describe('with JavaScript disabled', () => {
     await expect(page.getByTestId('header-username')).toHaveText(name);
   });
 });
+
+test('a form on another site cannot sign the user out', async ({ page, baseURL }) => {
+  const name = uniqueName('csrf');
+  await registerWithJs(page, name);
+  // A page on another origin, with a form that posts to Latch's logout.
+  await page.route('http://evil.test/**', (route) =>
+    route.fulfill({
+      contentType: 'text/html',
+      body: `<form method="post" action="${baseURL}/api/logout"><button>Win a prize</button></form>`,
+    }),
+  );
+  await page.goto('http://evil.test/prize');
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/logout')),
+    page.getByRole('button', { name: 'Win a prize' }).click(),
+  ]);
+  expect(response.status()).toBe(403);
+  await page.goto('/profile');
+  await expect(page.getByTestId('profile-username')).toHaveText(name);
+});
+
+test('changing the password signs out the other browser', async ({ page, browser }) => {
+  const name = uniqueName('pw');
+  await registerWithJs(page, name);
+  const other = await browser.newContext();
+  const otherPage = await other.newPage();
+  await openHydrated(otherPage, '/login');
+  await otherPage.getByLabel('Username').fill(name);
+  await otherPage.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await otherPage.getByRole('button', { name: 'Sign in' }).click();
+  await expect(otherPage).toHaveURL(/\/$/);
+
+  await page.getByLabel('Current password').fill(PASSWORD);
+  await page.getByLabel('New password').fill('a brand new secret');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await expect(page.getByTestId('password-status')).toHaveText('Password changed; 1 other session(s) signed out.');
+
+  // The other browser's access token lives 2 s; its refresh is then refused.
+  await otherPage.waitForTimeout(ACCESS_TOKEN_LIFETIME * 1000 + 1200);
+  await otherPage.goto('/profile');
+  await expect(otherPage).toHaveURL(/\/login\?next=%2Fprofile$/);
+  await other.close();
+});

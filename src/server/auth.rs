@@ -175,6 +175,35 @@ pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
     sessions::list_live(&request.state.db, &identity.user.id, &identity.sid).await
 }
 
+/// Changes the caller's password after checking the current one, and signs out every
+/// other session (a stolen session dies with the old password). Returns how many.
+pub async fn change_password(current_password: String, new_password: String) -> Result<u64, AppError> {
+    let request = Request::current()?;
+    let identity = require_user(&request)?;
+    let db = &request.state.db;
+    let new_password = Password::parse(new_password).map_err(|e| AppError {
+        field: Some("new_password".into()),
+        message: e.message.replacen("password", "new_password", 1),
+        ..e
+    })?;
+    if current_password.chars().count() > 1024 {
+        return Err(AppError::invalid("current_password", "current_password: that is not your password"));
+    }
+    let stored = users::password_hash(db, &identity.user.id).await?;
+    if stored.is_none() {
+        return Err(AppError::unauthorized());
+    }
+    let hasher = &request.state.hasher;
+    if !hasher.verify(&current_password, stored).await.map_err(|_| AppError::internal())? {
+        return Err(AppError::invalid("current_password", "current_password: that is not your password"));
+    }
+    let hash = hasher.hash(new_password).await.map_err(|_| AppError::internal())?;
+    users::set_password_hash(db, &identity.user.id, &hash).await?;
+    let others = sessions::revoke_others(db, &identity.user.id, &identity.sid).await?;
+    tracing::info!(user = %identity.user.id, others, "password changed; other sessions revoked");
+    Ok(others)
+}
+
 /// The user of this request, as the middleware found it: no database read.
 pub fn current_user() -> Option<User> {
     use_context::<Parts>().and_then(|parts| parts.extensions.get::<Identity>().map(|i| i.user.clone()))

@@ -51,6 +51,19 @@ pub async fn has_used_address(db: &Db, user_id: &str, ip: &str) -> Result<bool, 
     Ok(row.is_some())
 }
 
+/// Ends every session of the user but `keep`.
+pub async fn revoke_others(db: &Db, user_id: &str, keep: &str) -> Result<u64, AppError> {
+    let revoked = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL",
+    )
+    .bind(now())
+    .bind(user_id)
+    .bind(keep)
+    .execute(db)
+    .await?;
+    Ok(revoked.rows_affected())
+}
+
 /// Ends a session: its refresh tokens are dead from now on.
 pub async fn revoke(db: &Db, sid: &str) -> Result<(), AppError> {
     sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")

@@ -48,3 +48,52 @@ pub async fn find_by_name(db: &Db, username: &Username) -> Result<Option<StoredU
         disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
     }))
 }
+
+pub async fn password_hash(db: &Db, user_id: &str) -> Result<Option<String>, AppError> {
+    let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1 AND disabled_at IS NULL")
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(|r| r.try_get("password_hash")).transpose()?)
+}
+
+pub async fn set_password_hash(db: &Db, user_id: &str, password_hash: &str) -> Result<(), AppError> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Disables an account: it can no longer sign in, and every session of it is revoked
+/// (its access tokens die with their short lifetime, at the next refresh at the
+/// latest). Returns whether there was such an account.
+pub async fn disable(db: &Db, username: &Username) -> Result<bool, AppError> {
+    let now = now();
+    let updated = sqlx::query("UPDATE users SET disabled_at = $1 WHERE username_key = $2 AND disabled_at IS NULL")
+        .bind(now)
+        .bind(username.key())
+        .execute(db)
+        .await?;
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL \
+         AND user_id IN (SELECT id FROM users WHERE username_key = $2)",
+    )
+    .bind(now)
+    .bind(username.key())
+    .execute(db)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Deletes an account and (by the foreign key) its sessions.
+pub async fn delete(db: &Db, username: &Username) -> Result<bool, AppError> {
+    let user = sqlx::query("SELECT id FROM users WHERE username_key = $1").bind(username.key()).fetch_optional(db).await?;
+    let Some(user) = user else { return Ok(false) };
+    let id: String = user.try_get("id")?;
+    // Explicitly too: SQLite enforces foreign keys only when asked.
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(&id).execute(db).await?;
+    sqlx::query("DELETE FROM users WHERE id = $1").bind(&id).execute(db).await?;
+    Ok(true)
+}
