@@ -4,7 +4,7 @@
 
 use crate::{
     error::AppError,
-    shared::{SessionInfo, User},
+    shared::{AuditEntry, SessionInfo, User},
 };
 use leptos::prelude::*;
 
@@ -54,4 +54,11 @@ pub async fn change_password(current_password: String, new_password: String) -> 
         auth::change_password(current_password, new_password).await,
         FormTargets { success: "/profile?changed=1", failure: "/profile" },
     )
+}
+
+/// The caller's recent authentication events, newest first. Protected.
+#[server(prefix = "/api", endpoint = "events")]
+pub async fn recent_events() -> Result<Vec<AuditEntry>, AppError> {
+    use crate::server::{auth, reply::{finish, FormTargets}};
+    finish(auth::recent_events().await, FormTargets { success: "/sessions", failure: "/login?next=%2Fsessions" })
 }

@@ -21,6 +21,18 @@ pub struct SessionInfo {
     pub current: bool,
 }
 
+/// One entry of the user's own audit log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Unix seconds.
+    pub at: i64,
+    /// `register`, `login_ok`, `login_failed`, `throttled`, `logout`, `refresh`,
+    /// `reuse_detected`, `password_changed`.
+    pub event: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
 /// `1764151200` → `2025-11-26 10:00 UTC`: the same text on the server and in the
 /// browser, so hydration agrees, with no date library in the WASM.
 pub fn format_utc(unix_seconds: i64) -> String {

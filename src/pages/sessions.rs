@@ -1,11 +1,11 @@
-//! `/sessions`: protected. Where the user is signed in, read from the database while
-//! the page renders (blocking, so the list is in the first HTML even without
+//! `/sessions`: protected. Where the user is signed in, and their recent authentication
+//! events, read from the database while the page renders (blocking, so the list is in the first HTML even without
 //! JavaScript).
 
 use crate::{
-    api::list_sessions,
+    api::{list_sessions, recent_events},
     app::AuthState,
-    shared::{format_utc, login_url_for, SessionInfo},
+    shared::{format_utc, login_url_for, AuditEntry, SessionInfo},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -15,6 +15,7 @@ use leptos_router::components::Redirect;
 pub fn SessionsPage() -> impl IntoView {
     let auth = expect_context::<AuthState>();
     let sessions = Resource::new_blocking(|| (), |_| list_sessions());
+    let events = Resource::new_blocking(|| (), |_| recent_events());
     view! {
         <Title text="Sessions · Latch" />
         <Show
@@ -32,6 +33,24 @@ pub fn SessionsPage() -> impl IntoView {
                                     view! {
                                         <ul class="sessions" data-testid="sessions">
                                             {list.into_iter().map(session_item).collect_view()}
+                                        </ul>
+                                    }
+                                        .into_any()
+                                }
+                                Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
+                            })
+                    }}
+                </Suspense>
+                <h2>"Recent activity"</h2>
+                <Suspense fallback=|| view! { <p class="status">"Loading…"</p> }>
+                    {move || {
+                        events
+                            .get()
+                            .map(|result| match result {
+                                Ok(list) => {
+                                    view! {
+                                        <ul class="sessions" data-testid="events">
+                                            {list.into_iter().map(event_item).collect_view()}
                                         </ul>
                                     }
                                         .into_any()
@@ -58,6 +77,27 @@ fn session_item(session: SessionInfo) -> impl IntoView {
                 {format_utc(session.last_used_at)}
             </span>
             {session.current.then(|| view! { <strong class="current">" (this browser)"</strong> })}
+        </li>
+    }
+}
+
+fn event_item(entry: AuditEntry) -> impl IntoView {
+    let what = match entry.event.as_str() {
+        "register" => "Account created",
+        "login_ok" => "Signed in",
+        "login_failed" => "Failed sign-in",
+        "throttled" => "Sign-in attempts slowed down",
+        "logout" => "Signed out",
+        "refresh" => "Session refreshed",
+        "reuse_detected" => "Stolen session token detected; session ended",
+        "password_changed" => "Password changed",
+        _ => "Account event",
+    };
+    let from = entry.ip.unwrap_or_else(|| "an unknown address".to_string());
+    view! {
+        <li>
+            <span class="device">{what}</span>
+            <span class="when">{format_utc(entry.at)} " from " {from}</span>
         </li>
     }
 }

@@ -3,6 +3,7 @@
 //! `api.rs` stay one line each.
 
 use super::{
+    audit::{self, Event},
     cookies::TokenPair,
     db::now,
     domain::{Password, Username},
@@ -13,12 +14,11 @@ use super::{
     users, AppState,
 };
 use crate::{
-    error::AppError,
-    shared::{SessionInfo, User},
+    error::{AppError, ErrorCode},
+    shared::{AuditEntry, SessionInfo, User},
 };
-use axum::{extract::ConnectInfo, http::request::Parts};
+use axum::http::request::Parts;
 use leptos::prelude::use_context;
-use std::net::SocketAddr;
 use tower_cookies::Cookies;
 
 /// The request a server function is answering.
@@ -46,24 +46,17 @@ impl Request {
     }
 
     fn client(&self) -> ClientInfo {
-        ClientInfo {
-            user_agent: self.parts.headers.get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_string),
-            ip: Some(self.address()),
-        }
+        ClientInfo::of(&self.parts.headers, &self.parts.extensions)
     }
 
     /// The peer's address: what throttling counts per client.
     fn address(&self) -> String {
-        self.parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_else(|| "unknown".to_string())
+        self.client().ip.unwrap_or_else(|| "unknown".to_string())
     }
 
     /// Opens a fresh session for `user` and sets its cookies, replacing any the browser
     /// had (no session fixation). A session the caller was already in is ended.
-    async fn sign_in(&self, user: &User) -> Result<(), AppError> {
+    async fn sign_in(&self, user: &User) -> Result<String, AppError> {
         if let Some(previous) = self.identity() {
             sessions::revoke(&self.state.db, &previous.sid).await?;
         }
@@ -72,7 +65,19 @@ impl Request {
             .await?;
         let pair = issue_pair(&self.state, user, &sid, &jti)?;
         self.state.cookies.set(&self.jar, pair);
-        Ok(())
+        Ok(sid)
+    }
+
+    /// Records a refusal by the throttle and hands the error back.
+    async fn audit_throttled(&self, error: AppError, user_id: Option<&str>) -> AppError {
+        if error.code == ErrorCode::Throttled {
+            self.audit(Event::Throttled, user_id, None).await;
+        }
+        error
+    }
+
+    async fn audit(&self, event: Event, user_id: Option<&str>, session_id: Option<&str>) {
+        audit::record(&self.state.db, event, user_id, session_id, &self.client()).await;
     }
 }
 
@@ -98,11 +103,14 @@ pub async fn register(username: String, password: String) -> Result<User, AppErr
     let username = Username::parse(&username)?;
     let password = Password::parse(password)?;
     let address = request.address();
-    throttle.check(db, Scope::Registration, &address).await?;
+    if let Err(error) = throttle.check(db, Scope::Registration, &address).await {
+        return Err(request.audit_throttled(error, None).await);
+    }
     let hash = request.state.hasher.hash(password).await.map_err(|_| AppError::internal())?;
     let user = users::create(db, &username, &hash).await?;
     throttle.record(db, Scope::Registration, &address).await?;
-    request.sign_in(&user).await?;
+    let sid = request.sign_in(&user).await?;
+    request.audit(Event::Registered, Some(&user.id), Some(&sid)).await;
     tracing::info!(user = %user.id, "registered");
     Ok(user)
 }
@@ -115,7 +123,10 @@ pub async fn login(username: String, password: String) -> Result<User, AppError>
         return Err(AppError::invalid("password", "password: at most 1024 characters"));
     }
     let address = request.address();
-    throttle.check(db, Scope::Address, &address).await?;
+    if let Err(error) = throttle.check(db, Scope::Address, &address).await {
+        throttle.record(db, Scope::Address, &address).await?;
+        return Err(request.audit_throttled(error, None).await);
+    }
     // A name that breaks the rules cannot exist: it fails like an unknown user, at the
     // same cost, and is counted under its plain lower-case form.
     let parsed = Username::parse(&username);
@@ -130,8 +141,13 @@ pub async fn login(username: String, password: String) -> Result<User, AppError>
         None => false,
     };
     if !usual_client {
-        throttle.check(db, Scope::Account, &account).await?;
+        if let Err(error) = throttle.check(db, Scope::Account, &account).await {
+            // Hammering on while throttled keeps the wait growing.
+            throttle.record(db, Scope::Account, &account).await?;
+            return Err(request.audit_throttled(error, stored.as_ref().map(|s| s.user.id.as_str())).await);
+        }
     }
+    let known_id = stored.as_ref().map(|s| s.user.id.clone());
     let (user, hash) = match stored {
         Some(s) => (Some(s.user), Some(s.password_hash)),
         None => (None, None),
@@ -140,13 +156,15 @@ pub async fn login(username: String, password: String) -> Result<User, AppError>
     let Some(user) = user.filter(|_| matches) else {
         throttle.record(db, Scope::Account, &account).await?;
         throttle.record(db, Scope::Address, &address).await?;
+        request.audit(Event::LoginFailed, known_id.as_deref(), None).await;
         tracing::info!("login failed");
         return Err(AppError::invalid_credentials());
     };
     if !usual_client {
         throttle.clear(db, Scope::Account, &account).await?;
     }
-    request.sign_in(&user).await?;
+    let sid = request.sign_in(&user).await?;
+    request.audit(Event::LoginSucceeded, Some(&user.id), Some(&sid)).await;
     tracing::info!(user = %user.id, "logged in");
     Ok(user)
 }
@@ -157,6 +175,7 @@ pub async fn logout() -> Result<(), AppError> {
     request.state.cookies.clear(&request.jar);
     if let Some(identity) = request.identity() {
         sessions::revoke(&request.state.db, &identity.sid).await?;
+        request.audit(Event::LoggedOut, Some(&identity.user.id), Some(&identity.sid)).await;
         tracing::info!(user = %identity.user.id, "logged out");
     }
     Ok(())
@@ -200,8 +219,16 @@ pub async fn change_password(current_password: String, new_password: String) -> 
     let hash = hasher.hash(new_password).await.map_err(|_| AppError::internal())?;
     users::set_password_hash(db, &identity.user.id, &hash).await?;
     let others = sessions::revoke_others(db, &identity.user.id, &identity.sid).await?;
+    request.audit(Event::PasswordChanged, Some(&identity.user.id), Some(&identity.sid)).await;
     tracing::info!(user = %identity.user.id, others, "password changed; other sessions revoked");
     Ok(others)
+}
+
+/// The caller's own recent authentication events.
+pub async fn recent_events() -> Result<Vec<AuditEntry>, AppError> {
+    let request = Request::current()?;
+    let identity = require_user(&request)?;
+    audit::recent(&request.state.db, &identity.user.id, 20).await
 }
 
 /// The user of this request, as the middleware found it: no database read.

@@ -11,8 +11,9 @@
 //! 4. Anything else: anonymous, and both cookies cleared.
 
 use super::{
+    audit::{self, Event},
     auth::issue_pair,
-    sessions::{self, Refresh},
+    sessions::{self, ClientInfo, Refresh},
     tokens::TokenType,
     AppState,
 };
@@ -47,7 +48,7 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
         return AppError::internal().into_response();
     };
     let mentioned = state.cookies.mentioned_in(request.headers());
-    let identity = match resolve(&state, &jar, mentioned).await {
+    let identity = match resolve(&state, &jar, mentioned, request.headers(), request.extensions()).await {
         Ok(identity) => identity,
         // The database is down: say so and keep the cookies, which are still good.
         Err(error) => return error.into_response(),
@@ -65,7 +66,14 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
 }
 
 /// `mentioned`: the request named one of the cookies, parseable or not.
-async fn resolve(state: &AppState, jar: &Cookies, mentioned: bool) -> Result<Option<Identity>, AppError> {
+async fn resolve(
+    state: &AppState,
+    jar: &Cookies,
+    mentioned: bool,
+    // Only for the audit log, read only when a refresh happens.
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> Result<Option<Identity>, AppError> {
     let (access, refresh) = state.cookies.read(jar);
     if access.is_none() && refresh.is_none() && !mentioned {
         return Ok(None);
@@ -79,11 +87,26 @@ async fn resolve(state: &AppState, jar: &Cookies, mentioned: bool) -> Result<Opt
         let new_jti = uuid::Uuid::new_v4().to_string();
         let outcome =
             sessions::refresh(&state.db, &claims, &new_jti, state.tokens.refresh_lifetime, state.grace).await?;
-        if let Refresh::Rotated { user, jti } | Refresh::Raced { user, jti } = outcome {
-            let pair = issue_pair(state, &user, &claims.sid, &jti)?;
-            state.cookies.set(jar, pair);
-            return Ok(Some(Identity { user, sid: claims.sid }));
+        let (user, jti, rotated) = match outcome {
+            Refresh::Rotated { user, jti } => (user, jti, true),
+            Refresh::Raced { user, jti } => (user, jti, false),
+            Refresh::Reused => {
+                let client = ClientInfo::of(headers, extensions);
+                audit::record(&state.db, Event::ReuseDetected, Some(&claims.sub), Some(&claims.sid), &client).await;
+                state.cookies.clear(jar);
+                return Ok(None);
+            }
+            Refresh::Refused => {
+                state.cookies.clear(jar);
+                return Ok(None);
+            }
+        };
+        let pair = issue_pair(state, &user, &claims.sid, &jti)?;
+        state.cookies.set(jar, pair);
+        if rotated {
+            audit::record(&state.db, Event::Refreshed, Some(&user.id), Some(&claims.sid), &ClientInfo::of(headers, extensions)).await;
         }
+        return Ok(Some(Identity { user, sid: claims.sid }));
     }
     state.cookies.clear(jar);
     Ok(None)

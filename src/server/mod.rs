@@ -5,6 +5,7 @@
 //! and protective headers → cookies → cross-site refusal → authentication → the route (a page, a server function, `/healthz`, or a
 //! static file).
 
+pub mod audit;
 pub mod auth;
 pub mod cookies;
 pub mod csrf;

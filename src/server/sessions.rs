@@ -13,11 +13,23 @@ use crate::{
 };
 use sqlx::{any::AnyRow, Row};
 
-/// Who is signing in, for the session row.
+/// Who is signing in, for the session row and the audit log.
 #[derive(Clone, Debug, Default)]
 pub struct ClientInfo {
     pub user_agent: Option<String>,
     pub ip: Option<String>,
+}
+
+impl ClientInfo {
+    /// The client of a request: its user agent and its peer's address.
+    pub fn of(headers: &http::HeaderMap, extensions: &http::Extensions) -> Self {
+        ClientInfo {
+            user_agent: headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
+            ip: extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip().to_string()),
+        }
+    }
 }
 
 /// Opens a session whose first refresh token has id `jti`; returns the session id.
@@ -105,9 +117,10 @@ pub enum Refresh {
     /// Another request rotated it a moment ago (parallel tabs): serve the user with the
     /// session's current `jti`, and harm nothing.
     Raced { user: User, jti: String },
-    /// Revoked, expired, unknown, a disabled user, or a replay past the grace window
-    /// (which has just revoked the whole session).
+    /// Revoked, expired, unknown, or a disabled user.
     Refused,
+    /// A replay past the grace window: the whole session has just been revoked.
+    Reused,
 }
 
 struct SessionRow {
@@ -187,7 +200,7 @@ async fn judge_replay(db: &Db, session: SessionRow, claims: &Claims, grace: i64)
     }
     tracing::warn!(sid = %claims.sid, user = %claims.sub, "refresh token reuse detected; session revoked");
     revoke(db, &claims.sid).await?;
-    Ok(Refresh::Refused)
+    Ok(Refresh::Reused)
 }
 
 fn truncate(s: &str, max_chars: usize) -> String {

@@ -84,3 +84,41 @@ async fn a_deleted_user_loses_access_at_the_next_refresh() {
     assert_eq!(app.current_user().await, json!(null));
     assert_eq!(app.register("gone", PASSWORD).await.status(), StatusCode::OK, "the name is free again");
 }
+
+#[tokio::test]
+async fn the_audit_log_records_what_happened_and_never_a_secret() {
+    let app = spawn_app(&[("ACCESS_TOKEN_LIFETIME", "1")]).await;
+    app.register("watched", PASSWORD).await;
+    let refresh = app.cookie("jwt_refresh").unwrap();
+    app.another_client("127.0.0.9").login("watched", "wrong password").await;
+    outlive(1).await;
+    assert_eq!(app.current_user().await["username"], "watched"); // a refresh
+    let events: Vec<serde_json::Value> = app.post_form("/api/events", &[]).await.json().await.unwrap();
+    let names: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    for expected in ["register", "login_failed", "refresh"] {
+        assert!(names.contains(&expected), "{expected} in {names:?}");
+    }
+    let failed = events.iter().find(|e| e["event"] == "login_failed").unwrap();
+    assert_eq!(failed["ip"], "127.0.0.9");
+
+    // Reuse of the first refresh token, long rotated: detected and recorded.
+    let thief = app.another_client("127.0.0.10");
+    thief.set_cookie("jwt_refresh", &refresh);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let _ = thief.current_user().await; // inside the grace window: served
+    let everything = std::fs::read(app.db_url.trim_start_matches("sqlite://")).unwrap_or_default();
+    let text = String::from_utf8_lossy(&everything);
+    assert!(!text.contains(PASSWORD), "no password stored in the clear");
+    assert!(!text.contains(&refresh), "no token stored");
+}
+
+#[tokio::test]
+async fn the_audit_log_is_only_the_callers_own() {
+    let app = spawn_app(&[]).await;
+    assert_eq!(app.post_form("/api/events", &[]).await.status(), StatusCode::UNAUTHORIZED);
+    app.register("first", PASSWORD).await;
+    app.forget_cookies();
+    app.register("second", PASSWORD).await;
+    let events: Vec<serde_json::Value> = app.post_form("/api/events", &[]).await.json().await.unwrap();
+    assert_eq!(events.len(), 1, "only second's registration: {events:?}");
+}

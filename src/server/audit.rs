@@ -1,0 +1,84 @@
+//! The audit log: authentication events with time, user, session, client address and
+//! user agent. It never holds a password, a token, or a username typed at a failed
+//! sign-in (that is where mistyped passwords end up).
+
+use super::{
+    db::{now, Db},
+    sessions::ClientInfo,
+};
+use crate::{error::AppError, shared::AuditEntry};
+use sqlx::Row;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    Registered,
+    LoginSucceeded,
+    LoginFailed,
+    Throttled,
+    LoggedOut,
+    Refreshed,
+    ReuseDetected,
+    PasswordChanged,
+    UserDisabled,
+    UserDeleted,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Registered => "register",
+            Event::LoginSucceeded => "login_ok",
+            Event::LoginFailed => "login_failed",
+            Event::Throttled => "throttled",
+            Event::LoggedOut => "logout",
+            Event::Refreshed => "refresh",
+            Event::ReuseDetected => "reuse_detected",
+            Event::PasswordChanged => "password_changed",
+            Event::UserDisabled => "user_disabled",
+            Event::UserDeleted => "user_deleted",
+        }
+    }
+}
+
+/// Writes one event. A failure to write is logged, never the request's failure: the
+/// database error that caused it surfaces on the request's own queries.
+pub async fn record(db: &Db, event: Event, user_id: Option<&str>, session_id: Option<&str>, client: &ClientInfo) {
+    let written = sqlx::query(
+        "INSERT INTO audit_events (id, at, event, user_id, session_id, ip, user_agent) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(now())
+    .bind(event.as_str())
+    .bind(user_id)
+    .bind(session_id)
+    .bind(client.ip.as_deref())
+    .bind(client.user_agent.as_deref().map(|ua| ua.chars().take(512).collect::<String>()))
+    .execute(db)
+    .await;
+    if let Err(error) = written {
+        tracing::warn!(%error, event = event.as_str(), "audit event not written");
+    }
+}
+
+/// The user's most recent events, newest first.
+pub async fn recent(db: &Db, user_id: &str, limit: i64) -> Result<Vec<AuditEntry>, AppError> {
+    let rows = sqlx::query(
+        "SELECT at, event, ip, user_agent FROM audit_events WHERE user_id = $1 ORDER BY at DESC, id LIMIT $2",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(AuditEntry {
+                at: row.try_get("at")?,
+                event: row.try_get("event")?,
+                ip: row.try_get("ip")?,
+                user_agent: row.try_get("user_agent")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(AppError::from)
+}
