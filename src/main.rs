@@ -2,7 +2,8 @@
 //!
 //! `latch users disable NAME` and `latch users delete NAME` act on the configured
 //! database: the account's sessions are revoked at once, and its access tokens die at
-//! their next refresh.
+//! their next refresh. `latch keys rotate` adds a signing key that every instance picks
+//! up before it signs, without signing anyone out.
 
 use latch::server::{settings::Settings, Application};
 use std::process::ExitCode;
@@ -19,7 +20,8 @@ async fn main() -> ExitCode {
     let outcome = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [] => start().await,
         ["users", action @ ("disable" | "delete"), name] => manage_user(action, name).await,
-        _ => Err("usage: latch [users disable NAME | users delete NAME]".to_string()),
+        ["keys", "rotate"] => rotate_keys().await,
+        _ => Err("usage: latch [users disable NAME | users delete NAME | keys rotate]".to_string()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -50,15 +52,24 @@ async fn start() -> Result<(), String> {
 }
 
 async fn manage_user(action: &str, name: &str) -> Result<(), String> {
-    use latch::server::{db, domain::Username, users};
+    use latch::server::{
+        audit::{self, Event},
+        db,
+        domain::Username,
+        sessions::ClientInfo,
+        users,
+    };
     let settings = Settings::load().map_err(|e| e.to_string())?;
     let pool = db::connect(&settings.database_url).await.map_err(|e| e.to_string())?;
     let username = Username::parse(name).map_err(|e| e.message)?;
-    let found = match action {
-        "disable" => users::disable(&pool, &username).await,
-        _ => users::delete(&pool, &username).await,
+    let (found, event) = match action {
+        "disable" => (users::disable(&pool, &username).await, Event::UserDisabled),
+        _ => (users::delete(&pool, &username).await, Event::UserDeleted),
+    };
+    let found = found.map_err(|e| e.message)?;
+    if found {
+        audit::record(&pool, event, None, None, &ClientInfo { user_agent: Some(format!("latch users {action} {name}")), ip: None }).await;
     }
-    .map_err(|e| e.message)?;
     pool.close().await;
     if found {
         println!("{action}d {name}; their sessions are revoked");
@@ -66,6 +77,31 @@ async fn manage_user(action: &str, name: &str) -> Result<(), String> {
     } else {
         Err(format!("no such active user: {name}"))
     }
+}
+
+async fn rotate_keys() -> Result<(), String> {
+    use latch::server::{
+        audit::{self, Event},
+        db, keys,
+        sessions::ClientInfo,
+    };
+    let settings = Settings::load().map_err(|e| e.to_string())?;
+    if settings.jwt_secret.is_some() {
+        return Err("JWT_SECRET is set, so no keys are stored: change it on every instance instead".into());
+    }
+    let pool = db::connect(&settings.database_url).await.map_err(|e| e.to_string())?;
+    let (kid, activates_at) = keys::rotate(&pool, settings.key_propagation, settings.refresh_token_lifetime)
+        .await
+        .map_err(|e| format!("cannot rotate the keys: {e}"))?;
+    let by = ClientInfo { user_agent: Some(format!("latch keys rotate ({kid})")), ip: None };
+    audit::record(&pool, Event::KeyRotated, None, None, &by).await;
+    pool.close().await;
+    println!(
+        "new signing key {kid}: signs from {} (in {} s); the old key verifies until its tokens expire",
+        latch::shared::format_utc(activates_at),
+        settings.key_propagation
+    );
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -21,6 +21,7 @@ pub enum Event {
     PasswordChanged,
     UserDisabled,
     UserDeleted,
+    KeyRotated,
 }
 
 impl Event {
@@ -36,6 +37,7 @@ impl Event {
             Event::PasswordChanged => "password_changed",
             Event::UserDisabled => "user_disabled",
             Event::UserDeleted => "user_deleted",
+            Event::KeyRotated => "key_rotated",
         }
     }
 }

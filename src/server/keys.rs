@@ -1,71 +1,184 @@
-//! The signing key: built once at start-up and shared by every request.
+//! The signing keys: one signs, every key still in force verifies, each named by its
+//! `kid` in the tokens' header.
 //!
-//! With `JWT_SECRET` set, every instance derives the same key and `kid` from it. Without
-//! it, the first instance to start on a database generates 256 bits from the OS RNG and
-//! stores them; every later start, and every other instance on that database, reads
-//! the same row, so restarts and load-balanced peers keep everyone signed in.
+//! With `JWT_SECRET` set, every instance derives the same single key and `kid` from it.
+//! Without it, the first instance to start on a database generates 256 bits from the
+//! OS RNG and stores them; every other instance reads the same row. `latch keys rotate`
+//! adds a key that starts signing only after `KEY_PROPAGATION` seconds: every instance
+//! reloads the keys twice in that time, so none meets a token signed by a key it does
+//! not know. The old key keeps verifying until the longest-lived token it signed has
+//! expired, so a rotation signs nobody out.
 
 use super::db::{now, Db};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use rand::RngCore;
-use secrecy::{ExposeSecret, SecretBox, SecretString};
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
-use std::fmt;
+use std::{fmt, sync::Arc};
 
-pub struct Keys {
-    /// Names the key in every token's header, so a later key rotation can tell tokens apart.
+pub struct Key {
     pub kid: String,
     pub encoding: EncodingKey,
     pub decoding: DecodingKey,
 }
 
 /// Only the `kid` is printable.
-impl fmt::Debug for Keys {
+impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Keys").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("Key").field("kid", &self.kid).finish_non_exhaustive()
     }
 }
 
-impl Keys {
+impl Key {
+    /// A key whose `kid` is a one-way digest of it: it tells keys apart without
+    /// revealing them.
     pub fn from_secret(secret: &[u8]) -> Self {
-        // The kid is a one-way digest: it tells keys apart without revealing them.
         let digest = Sha256::digest([b"latch kid:".as_slice(), secret].concat());
-        Keys {
+        Key {
             kid: hex::encode(&digest[..8]),
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
         }
     }
+}
 
-    /// The configured secret, or the one stored in the database (created on first use).
-    pub async fn load(configured: Option<&SecretString>, db: &Db) -> Result<Self, sqlx::Error> {
-        if let Some(secret) = configured {
-            return Ok(Self::from_secret(secret.expose_secret().as_bytes()));
-        }
-        let secret = stored_secret(db).await?;
-        Ok(Self::from_secret(secret.expose_secret()))
+/// The keys in force at one moment.
+#[derive(Debug)]
+pub struct KeyRing {
+    signing: Arc<Key>,
+    verifying: Vec<Arc<Key>>,
+}
+
+/// A key as stored: when it starts signing.
+struct Stored {
+    key: Arc<Key>,
+    activates_at: i64,
+}
+
+impl KeyRing {
+    pub fn single(key: Key) -> Self {
+        let key = Arc::new(key);
+        KeyRing { signing: key.clone(), verifying: vec![key] }
+    }
+
+    pub fn signing(&self) -> &Key {
+        &self.signing
+    }
+
+    pub fn find(&self, kid: &str) -> Option<&Key> {
+        self.verifying.iter().find(|k| k.kid == kid).map(|k| &**k)
+    }
+
+    /// The newest key already active signs; pending keys verify (another instance may
+    /// be a moment ahead); a superseded key verifies for `keep` seconds after its
+    /// successor took over.
+    fn from_stored(mut keys: Vec<Stored>, now: i64, keep: i64) -> Option<Self> {
+        keys.sort_by_key(|k| k.activates_at);
+        let signing_at = keys.iter().rposition(|k| k.activates_at <= now).unwrap_or(0);
+        let signing = keys.get(signing_at)?.key.clone();
+        let verifying = keys
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i >= signing_at || keys[i + 1].activates_at > now - keep)
+            .map(|(_, k)| k.key.clone())
+            .collect();
+        Some(KeyRing { signing, verifying })
     }
 }
 
-async fn stored_secret(db: &Db) -> Result<SecretBox<Vec<u8>>, sqlx::Error> {
-    let mut fresh = vec![0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut fresh);
-    let fresh = SecretBox::new(Box::new(fresh));
-    let kid = hex::encode(&Sha256::digest(fresh.expose_secret())[..8]);
+/// The configured key, or the stored ones (the first created on first use).
+pub async fn load(configured: Option<&SecretString>, db: &Db, keep: i64) -> Result<KeyRing, sqlx::Error> {
+    if let Some(secret) = configured {
+        return Ok(KeyRing::single(Key::from_secret(secret.expose_secret().as_bytes())));
+    }
     // Racing first starts: the primary key lets exactly one insert win; all read it back.
+    insert(db, "signing", 0).await?;
+    let stored = stored_keys(db).await?;
+    KeyRing::from_stored(stored, now(), keep)
+        .ok_or_else(|| sqlx::Error::Protocol("jwt_keys is empty after inserting a key".into()))
+}
+
+/// Adds a key that signs from `now + propagation`, and forgets keys no token can carry
+/// any more. Returns the new kid and when it starts signing.
+pub async fn rotate(db: &Db, propagation: i64, keep: i64) -> Result<(String, i64), sqlx::Error> {
+    let activates_at = now() + propagation;
+    let kid = insert(db, &uuid::Uuid::new_v4().to_string(), activates_at).await?;
+    // Forget what the ring no longer verifies: no live token can carry it.
+    let stored = stored_keys(db).await?;
+    let kids: Vec<String> = stored.iter().map(|k| k.key.kid.clone()).collect();
+    if let Some(ring) = KeyRing::from_stored(stored, now(), keep) {
+        for dead in kids.iter().filter(|kid| ring.find(kid).is_none()) {
+            sqlx::query("DELETE FROM jwt_keys WHERE kid = $1").bind(dead).execute(db).await?;
+        }
+    }
+    Ok((kid, activates_at))
+}
+
+/// Inserts a fresh random key in `slot` unless the slot is taken; returns its kid.
+async fn insert(db: &Db, slot: &str, activates_at: i64) -> Result<String, sqlx::Error> {
+    let mut secret = vec![0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    let kid = Key::from_secret(&secret).kid;
     sqlx::query(
-        "INSERT INTO jwt_keys (slot, kid, secret, created_at) VALUES ('signing', $1, $2, $3) \
+        "INSERT INTO jwt_keys (slot, kid, secret, created_at, activates_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (slot) DO NOTHING",
     )
-    .bind(kid)
-    .bind(hex::encode(fresh.expose_secret()))
+    .bind(slot)
+    .bind(&kid)
+    .bind(hex::encode(&secret))
     .bind(now())
+    .bind(activates_at)
     .execute(db)
     .await?;
-    let row = sqlx::query("SELECT secret FROM jwt_keys WHERE slot = 'signing'").fetch_one(db).await?;
-    let stored: String = row.try_get("secret")?;
-    let bytes = hex::decode(stored.trim())
-        .map_err(|e| sqlx::Error::Decode(format!("jwt_keys.secret is not hex: {e}").into()))?;
-    Ok(SecretBox::new(Box::new(bytes)))
+    Ok(kid)
+}
+
+async fn stored_keys(db: &Db) -> Result<Vec<Stored>, sqlx::Error> {
+    let rows = sqlx::query("SELECT secret, activates_at FROM jwt_keys").fetch_all(db).await?;
+    rows.iter()
+        .map(|row| {
+            let stored: String = row.try_get("secret")?;
+            let secret = hex::decode(stored.trim())
+                .map_err(|e| sqlx::Error::Decode(format!("jwt_keys.secret is not hex: {e}").into()))?;
+            Ok(Stored { key: Arc::new(Key::from_secret(&secret)), activates_at: row.try_get("activates_at")? })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(secret: &[u8; 32], activates_at: i64) -> Stored {
+        Stored { key: Arc::new(Key::from_secret(secret)), activates_at }
+    }
+
+    #[test]
+    fn the_newest_active_key_signs_and_a_pending_one_only_verifies() {
+        let (old, new) = (Key::from_secret(&[1; 32]).kid, Key::from_secret(&[2; 32]).kid);
+        let ring = KeyRing::from_stored(vec![stored(&[2; 32], 1_000), stored(&[1; 32], 0)], 900, 600).unwrap();
+        assert_eq!(ring.signing().kid, old);
+        assert!(ring.find(&new).is_some(), "pending keys verify already");
+
+        let ring = KeyRing::from_stored(vec![stored(&[1; 32], 0), stored(&[2; 32], 1_000)], 1_000, 600).unwrap();
+        assert_eq!(ring.signing().kid, new, "active from its time");
+        assert!(ring.find(&old).is_some(), "the old key verifies what it signed");
+    }
+
+    #[test]
+    fn a_superseded_key_verifies_until_its_tokens_have_expired() {
+        let old = Key::from_secret(&[1; 32]).kid;
+        let keys = || vec![stored(&[1; 32], 0), stored(&[2; 32], 1_000)];
+        assert!(KeyRing::from_stored(keys(), 1_599, 600).unwrap().find(&old).is_some());
+        assert!(KeyRing::from_stored(keys(), 1_601, 600).unwrap().find(&old).is_none());
+    }
+
+    #[test]
+    fn a_kid_names_its_key_without_revealing_it() {
+        let key = Key::from_secret(b"0123456789abcdef0123456789abcdef");
+        assert_eq!(key.kid.len(), 16);
+        assert!(!format!("{key:?}").contains("0123456789abcdef"));
+        assert_eq!(key.kid, Key::from_secret(b"0123456789abcdef0123456789abcdef").kid, "stable");
+    }
 }

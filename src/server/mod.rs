@@ -35,7 +35,6 @@ use axum::{
 };
 use cookies::CookiePolicy;
 use db::Db;
-use keys::Keys;
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
 use password::Hasher;
@@ -92,13 +91,13 @@ impl AppState {
     /// Connects and migrates the database and loads the keys.
     pub async fn new(settings: &Settings, leptos_options: LeptosOptions) -> Result<Self, StartError> {
         let db = db::connect(&settings.database_url).await.map_err(|e| StartError(e.to_string()))?;
-        let keys = Keys::load(settings.jwt_secret.as_ref(), &db)
+        let ring = keys::load(settings.jwt_secret.as_ref(), &db, settings.refresh_token_lifetime)
             .await
-            .map_err(|e| StartError(format!("JWT_SECRET: cannot load the stored key: {e}")))?;
+            .map_err(|e| StartError(format!("JWT_SECRET: cannot load the stored keys: {e}")))?;
         let hasher = Hasher::new().map_err(|_| StartError("argon2: cannot hash".into()))?;
         Ok(AppState {
             db,
-            tokens: Arc::new(Tokens::new(keys, settings.access_token_lifetime, settings.refresh_token_lifetime)),
+            tokens: Arc::new(Tokens::new(ring, settings.access_token_lifetime, settings.refresh_token_lifetime)),
             hasher: Arc::new(hasher),
             cookies: Arc::new(CookiePolicy::from_settings(settings)),
             grace: settings.refresh_reuse_grace,
@@ -123,6 +122,9 @@ impl Application {
             .map_err(|e| StartError(format!("LEPTOS_SITE_ADDR: cannot listen on {site_addr}: {e}")))?;
         let addr = listener.local_addr().map_err(|e| StartError(format!("LEPTOS_SITE_ADDR: {e}")))?;
         let db = state.db.clone();
+        if settings.jwt_secret.is_none() {
+            tokio::spawn(reload_keys(state.clone(), settings.key_propagation, settings.refresh_token_lifetime));
+        }
         Ok(Application { listener, router: router(state), db, addr })
     }
 
@@ -143,6 +145,19 @@ impl Application {
         self.db.close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Reloads the stored keys twice per propagation period, so a rotated key is known
+/// here before any instance signs with it, and starts signing here on time.
+async fn reload_keys(state: AppState, propagation: i64, keep: i64) {
+    let period = std::time::Duration::from_millis((propagation as u64 * 1000 / 2).max(500));
+    loop {
+        tokio::time::sleep(period).await;
+        match keys::load(None, &state.db, keep).await {
+            Ok(ring) => state.tokens.replace_ring(ring),
+            Err(error) => tracing::warn!(%error, "cannot reload the signing keys; keeping the current ones"),
+        }
     }
 }
 

@@ -23,6 +23,7 @@ pub struct Settings {
     pub throttle_account_failures: i64,
     pub throttle_address_failures: i64,
     pub throttle_registrations: i64,
+    pub key_propagation: i64,
 }
 
 /// Why the settings were refused: always names the key.
@@ -51,6 +52,7 @@ impl fmt::Debug for Settings {
             .field("throttle_account_failures", &self.throttle_account_failures)
             .field("throttle_address_failures", &self.throttle_address_failures)
             .field("throttle_registrations", &self.throttle_registrations)
+            .field("key_propagation", &self.key_propagation)
             .finish()
     }
 }
@@ -119,6 +121,7 @@ impl Settings {
             throttle_account_failures: count(&get("throttle_account_failures")?, "THROTTLE_ACCOUNT_FAILURES")?,
             throttle_address_failures: count(&get("throttle_address_failures")?, "THROTTLE_ADDRESS_FAILURES")?,
             throttle_registrations: count(&get("throttle_registrations")?, "THROTTLE_REGISTRATIONS")?,
+            key_propagation: seconds(&get("key_propagation")?, "KEY_PROPAGATION", 2)?,
         };
         if settings.access_token_key == settings.refresh_token_key {
             return Err(SettingsError("REFRESH_TOKEN_KEY: must differ from ACCESS_TOKEN_KEY".into()));
@@ -204,6 +207,7 @@ mod tests {
         assert_eq!(s.throttle_account_failures, 5);
         assert_eq!(s.throttle_address_failures, 20);
         assert_eq!(s.throttle_registrations, 20);
+        assert_eq!(s.key_propagation, 60);
     }
 
     #[test]

@@ -1,10 +1,16 @@
 //! Tokens: compact HS256 JWS with a `kid`, claims per the contract. Validation pins the
-//! algorithm, requires `exp`, `iat` and `sub`, uses zero leeway, and accepts a token only
-//! for its own `typ`.
+//! algorithm, picks the key by `kid` (an unknown one is refused), requires `exp`, `iat`,
+//! `sub`, `iss` and `aud`, uses zero leeway, and accepts a token only for its own `typ`.
 
-use super::keys::Keys;
+use super::keys::KeyRing;
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
+use std::sync::{Arc, RwLock};
+
+/// Who issues Latch's tokens, and for whom: checked, so a token minted by another
+/// service sharing the secret is not taken for one of ours.
+pub const ISSUER: &str = "latch";
+pub const AUDIENCE: &str = "latch";
 
 /// Browsers drop cookies over 4 KB; nothing that long is ours.
 const MAX_TOKEN_LEN: usize = 4096;
@@ -26,6 +32,8 @@ pub struct Claims {
     pub exp: i64,
     pub jti: String,
     pub typ: TokenType,
+    pub iss: String,
+    pub aud: String,
     /// The username, in access tokens only: pages show it without a database read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -40,24 +48,43 @@ pub enum TokenError {
 }
 
 pub struct Tokens {
-    keys: Keys,
+    /// Replaced whole when the keys are reloaded; requests hold the ring they started with.
+    ring: RwLock<Arc<KeyRing>>,
     validation: Validation,
     pub access_lifetime: i64,
     pub refresh_lifetime: i64,
 }
 
 impl Tokens {
-    pub fn new(keys: Keys, access_lifetime: i64, refresh_lifetime: i64) -> Self {
+    pub fn new(ring: KeyRing, access_lifetime: i64, refresh_lifetime: i64) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         // jsonwebtoken allows 60 s of clock skew by default; one server clock needs none.
         validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp", "iat", "sub"]);
+        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
         validation.validate_nbf = true;
-        Tokens { keys, validation, access_lifetime, refresh_lifetime }
+        Tokens { ring: RwLock::new(Arc::new(ring)), validation, access_lifetime, refresh_lifetime }
     }
 
-    pub fn kid(&self) -> &str {
-        &self.keys.kid
+    fn ring(&self) -> Arc<KeyRing> {
+        match self.ring.read() {
+            Ok(ring) => ring.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Puts freshly loaded keys in force.
+    pub fn replace_ring(&self, ring: KeyRing) {
+        match self.ring.write() {
+            Ok(mut current) => *current = Arc::new(ring),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(ring),
+        }
+    }
+
+    /// The `kid` new tokens are signed with.
+    pub fn kid(&self) -> String {
+        self.ring().signing().kid.clone()
     }
 
     /// Signs a token of type `typ`, issued at `now`, living its type's lifetime.
@@ -81,11 +108,15 @@ impl Tokens {
             exp: now + lifetime,
             jti: jti.to_string(),
             typ,
+            iss: ISSUER.to_string(),
+            aud: AUDIENCE.to_string(),
             name: name.map(str::to_string),
         };
+        let ring = self.ring();
+        let key = ring.signing();
         let mut header = Header::new(Algorithm::HS256);
-        header.kid = Some(self.keys.kid.clone());
-        jsonwebtoken::encode(&header, &claims, &self.keys.encoding).map_err(|_| TokenError::Sign)
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(|_| TokenError::Sign)
     }
 
     /// The claims of a token that is genuine, current and of type `expected`.
@@ -93,17 +124,15 @@ impl Tokens {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Invalid);
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &self.keys.decoding, &self.validation)
-            .map_err(|_| TokenError::Invalid)?;
-        let header = &data.header;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         // A header that points elsewhere for its key is an attack, whatever it points to.
-        if header.kid.as_deref() != Some(self.keys.kid.as_str())
-            || header.jku.is_some()
-            || header.jwk.is_some()
-            || header.x5u.is_some()
-        {
+        if header.jku.is_some() || header.jwk.is_some() || header.x5u.is_some() || header.x5c.is_some() {
             return Err(TokenError::Invalid);
         }
+        let ring = self.ring();
+        let key = header.kid.as_deref().and_then(|kid| ring.find(kid)).ok_or(TokenError::Invalid)?;
+        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation)
+            .map_err(|_| TokenError::Invalid)?;
         if data.claims.typ != expected || data.claims.exp - data.claims.iat <= 0 {
             return Err(TokenError::Invalid);
         }
@@ -114,13 +143,14 @@ impl Tokens {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::keys::Key;
     use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
     use sha2::{Digest, Sha256};
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
     fn tokens() -> Tokens {
-        Tokens::new(Keys::from_secret(SECRET), 300, 604_800)
+        Tokens::new(KeyRing::single(Key::from_secret(SECRET)), 300, 604_800)
     }
 
     fn now() -> i64 {
@@ -158,7 +188,10 @@ mod tests {
     }
 
     fn claims(typ: &str, iat: i64, exp: i64) -> serde_json::Value {
-        serde_json::json!({"sub": "u1", "sid": "s1", "iat": iat, "exp": exp, "jti": "j1", "typ": typ})
+        serde_json::json!({
+            "sub": "u1", "sid": "s1", "iat": iat, "exp": exp, "jti": "j1", "typ": typ,
+            "iss": "latch", "aud": "latch"
+        })
     }
 
     fn header(t: &Tokens) -> serde_json::Value {
@@ -255,6 +288,7 @@ mod tests {
             serde_json::json!({"jku": "https://evil.example/jwks.json"}),
             serde_json::json!({"x5u": "https://evil.example/cert.pem"}),
             serde_json::json!({"jwk": {"kty": "oct", "k": "AAAA"}}),
+            serde_json::json!({"x5c": ["MIIB"]}),
         ] {
             let mut h = header(&t);
             for (k, v) in extra.as_object().unwrap() {
@@ -278,11 +312,33 @@ mod tests {
     fn missing_claims_are_refused() {
         let t = tokens();
         let n = now();
-        for missing in ["exp", "iat", "sub", "typ", "sid", "jti"] {
+        for missing in ["exp", "iat", "sub", "typ", "sid", "jti", "iss", "aud"] {
             let mut c = claims("access", n, n + 300);
             c.as_object_mut().unwrap().remove(missing);
             assert_eq!(t.verify(&forge(header(&t), c, SECRET), TokenType::Access), Err(TokenError::Invalid), "{missing}");
         }
+    }
+
+    #[test]
+    fn a_wrong_issuer_or_audience_is_refused() {
+        let t = tokens();
+        let n = now();
+        for (claim, value) in [("iss", "someone-else"), ("aud", "another-service")] {
+            let mut c = claims("access", n, n + 300);
+            c[claim] = value.into();
+            assert_eq!(t.verify(&forge(header(&t), c, SECRET), TokenType::Access), Err(TokenError::Invalid), "{claim}");
+        }
+    }
+
+    #[test]
+    fn reloaded_keys_take_over_signing_and_verifying() {
+        let t = tokens();
+        let before = t.issue(TokenType::Access, "u1", "s1", "j1", Some("ada"), now()).unwrap();
+        t.replace_ring(KeyRing::single(Key::from_secret(b"a-new-key-a-new-key-a-new-key-xx")));
+        let after = t.issue(TokenType::Access, "u1", "s1", "j2", Some("ada"), now()).unwrap();
+        assert_ne!(parts(&before).0["kid"], parts(&after).0["kid"]);
+        assert!(t.verify(&after, TokenType::Access).is_ok());
+        assert_eq!(t.verify(&before, TokenType::Access), Err(TokenError::Invalid), "its key left the ring");
     }
 
     #[test]

@@ -52,25 +52,16 @@ async fn changing_the_password_needs_the_current_one_and_a_valid_new_one() {
     assert_eq!(app.login("careful", PASSWORD).await.status(), StatusCode::OK, "unchanged");
 }
 
-async fn run_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_latch"))
-        .args(args)
-        .env("DATABASE_URL", &app.db_url)
-        .output()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_disabled_user_loses_access_at_the_next_refresh_and_cannot_sign_in() {
     let app = spawn_app(&[("ACCESS_TOKEN_LIFETIME", "1")]).await;
     app.register("leaving", PASSWORD).await;
-    let output = run_cli(&app, &["users", "disable", "leaving"]).await;
+    let output = run_cli(&app, &[], &["users", "disable", "leaving"]).await;
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     outlive(1).await;
     assert_eq!(app.current_user().await, json!(null), "the refresh is refused");
     assert_eq!(app.login("leaving", PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
-    let again = run_cli(&app, &["users", "disable", "leaving"]).await;
+    let again = run_cli(&app, &[], &["users", "disable", "leaving"]).await;
     assert!(!again.status.success(), "already disabled: says so");
 }
 
@@ -78,7 +69,7 @@ async fn a_disabled_user_loses_access_at_the_next_refresh_and_cannot_sign_in() {
 async fn a_deleted_user_loses_access_at_the_next_refresh() {
     let app = spawn_app(&[("ACCESS_TOKEN_LIFETIME", "1")]).await;
     app.register("gone", PASSWORD).await;
-    let output = run_cli(&app, &["users", "delete", "gone"]).await;
+    let output = run_cli(&app, &[], &["users", "delete", "gone"]).await;
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     outlive(1).await;
     assert_eq!(app.current_user().await, json!(null));

@@ -288,3 +288,14 @@ pub fn through_proxy(db_url: &str, proxy_port: u16) -> (String, String) {
     let host = host_port.split(':').next().unwrap();
     (host_port.to_string(), format!("{scheme_user}@{host}:{proxy_port}/{db}"))
 }
+
+/// Runs the `latch` binary's subcommand `args` on `app`'s database.
+pub async fn run_cli(app: &TestApp, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_latch"))
+        .args(args)
+        .env("DATABASE_URL", &app.db_url)
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .unwrap()
+}

@@ -5,6 +5,7 @@ mod helpers;
 mod accounts;
 mod api;
 mod faults;
+mod keys;
 mod kill;
 mod middleware;
 mod pages;
