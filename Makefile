@@ -108,6 +108,22 @@ bench: release
 	  printf '| %s | %d | %d | %d |\n' "$${f##*/}" "$$(stat -c %s $$f)" "$$(gzip -9c $$f | wc -c)" "$$(brotli -c -q 11 $$f | wc -c)"; \
 	done
 
+# --- fuzzing -------------------------------------------------------------------------
+
+.PHONY: fuzz tool-cargo-fuzz
+FUZZ_SECONDS ?= 60
+tool-cargo-fuzz:
+	@cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+
+# The cookie → token → claims path under libFuzzer for FUZZ_SECONDS. cargo-fuzz wants
+# nightly flags; RUSTC_BOOTSTRAP lets this stable toolchain accept them. Without a
+# sanitizer: the code is safe Rust, and what is sought is a panic.
+fuzz: tool-cargo-fuzz
+	mkdir -p fuzz/corpus/cookie_to_claims
+	cp -n fuzz/seeds/* fuzz/corpus/cookie_to_claims/ 2>/dev/null || true
+	cd fuzz && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(CURDIR)/fuzz/target cargo fuzz run cookie_to_claims \
+	  --sanitizer none corpus/cookie_to_claims -- -max_total_time=$(FUZZ_SECONDS) -max_len=16384
+
 clean:
 	cargo clean
 	rm -rf end2end/node_modules end2end/test-results data

@@ -13,6 +13,7 @@
 use super::{
     audit::{self, Event},
     auth::issue_pair,
+    cookies::Presented,
     sessions::{self, ClientInfo, Refresh},
     tokens::TokenType,
     AppState,
@@ -47,8 +48,7 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
         tracing::error!("authenticate runs outside CookieManagerLayer");
         return AppError::internal().into_response();
     };
-    let mentioned = state.cookies.mentioned_in(request.headers());
-    let identity = match resolve(&state, &jar, mentioned, request.headers(), request.extensions()).await {
+    let identity = match resolve(&state, &jar, request.headers(), request.extensions()).await {
         Ok(identity) => identity,
         // The database is down: say so and keep the cookies, which are still good.
         Err(error) => return error.into_response(),
@@ -65,17 +65,15 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
     next.run(request).await
 }
 
-/// `mentioned`: the request named one of the cookies, parseable or not.
+/// `jar` is where new cookies go; `extensions` (the peer address) serve the audit log.
 async fn resolve(
     state: &AppState,
     jar: &Cookies,
-    mentioned: bool,
-    // Only for the audit log, read only when a refresh happens.
     headers: &axum::http::HeaderMap,
     extensions: &axum::http::Extensions,
 ) -> Result<Option<Identity>, AppError> {
-    let (access, refresh) = state.cookies.read(jar);
-    if access.is_none() && refresh.is_none() && !mentioned {
+    let Presented { access, refresh, mentioned } = state.cookies.read(headers);
+    if !mentioned {
         return Ok(None);
     }
     if let Some(claims) = access.and_then(|token| state.tokens.verify(&token, TokenType::Access).ok()) {
