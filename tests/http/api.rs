@@ -202,19 +202,6 @@ async fn a_plain_form_login_redirects_to_next_with_303() {
 }
 
 #[tokio::test]
-async fn a_plain_form_login_never_redirects_off_site() {
-    let app = spawn_app(&[]).await;
-    app.register("noscript", PASSWORD).await;
-    for next in ["//evil.example", "/\\evil.example", "https://evil.example"] {
-        let response = app
-            .post_html_form("/api/login", &[("username", "noscript"), ("password", PASSWORD), ("next", next)])
-            .await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        assert_eq!(response.headers()["location"], "/", "{next}");
-    }
-}
-
-#[tokio::test]
 async fn a_failed_plain_form_login_goes_back_to_the_form_naming_the_error() {
     let app = spawn_app(&[]).await;
     let response = app
@@ -238,19 +225,6 @@ async fn a_plain_form_register_and_logout_redirect_with_303() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()["location"], "/");
     assert!(app.cookie("jwt_access").is_none());
-}
-
-#[tokio::test]
-async fn usernames_with_sql_metacharacters_or_confusables_are_stored_and_compared_right() {
-    let app = spawn_app(&[]).await;
-    assert_eq!(app.register("o.neil_--", PASSWORD).await.status(), StatusCode::OK);
-    app.forget_cookies();
-    assert_eq!(app.login("O.NEIL_--", PASSWORD).await.status(), StatusCode::OK);
-    app.forget_cookies();
-    // Cyrillic "а" looks like Latin "a" but is another letter: another account.
-    assert_eq!(app.register("\u{0430}da", PASSWORD).await.status(), StatusCode::OK);
-    app.forget_cookies();
-    assert_eq!(app.register("ada", PASSWORD).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@ mod helpers;
 
 mod accounts;
 mod api;
+mod attacks;
 mod faults;
 mod keys;
 mod kill;

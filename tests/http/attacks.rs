@@ -1,0 +1,509 @@
+//! The adversarial suite: one test per attack, named for it (RFC 8725, RFC 9700 §4.14,
+//! OWASP ASVS, and what went wrong in systems like Latch). Tokens are forged with the
+//! server's real key where the attack assumes the attacker could sign, and without it
+//! where it assumes they could not.
+
+use crate::helpers::*;
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const SECRET: &str = "adversarial-suite-secret-0123456789abcdef";
+
+async fn target() -> (TestApp, String, String) {
+    let app = spawn_app(&[("JWT_SECRET", SECRET)]).await;
+    app.register("target", PASSWORD).await;
+    let (access, refresh) = (app.cookie("jwt_access").unwrap(), app.cookie("jwt_refresh").unwrap());
+    (app, access, refresh)
+}
+
+fn b64(value: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(value.to_string())
+}
+
+/// Re-signs `token`'s claims, changed by `edit`, under `header`, with `secret`.
+fn resign(token: &str, header: Value, secret: &[u8], edit: impl FnOnce(&mut Value)) -> String {
+    let mut c = claims(token);
+    edit(&mut c);
+    let mut h: jsonwebtoken::Header = serde_json::from_value(header).unwrap();
+    h.alg = jsonwebtoken::Algorithm::HS256;
+    jsonwebtoken::encode(&h, &c, &jsonwebtoken::EncodingKey::from_secret(secret)).unwrap()
+}
+
+/// The server's own header for `token`, with `extra` fields added.
+fn header_plus(token: &str, extra: Value) -> Value {
+    let mut h = header_of(token);
+    for (k, v) in extra.as_object().unwrap() {
+        h[k] = v.clone();
+    }
+    h
+}
+
+/// Sends the cookies and asserts what the contract promises for a bad token: served
+/// anonymous, both cookies cleared, never a 5xx.
+async fn refused(app: &TestApp, access: Option<&str>, refresh: Option<&str>) {
+    app.forget_cookies();
+    if let Some(a) = access {
+        app.set_cookie("jwt_access", a);
+    }
+    if let Some(r) = refresh {
+        app.set_cookie("jwt_refresh", r);
+    }
+    let response = app.post_form("/api/current_user", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cleared = set_cookies(&response);
+    for name in ["jwt_access", "jwt_refresh"] {
+        assert_eq!(cookie_named(&cleared, name).and_then(|c| c.max_age()), Some(0), "{name} cleared");
+    }
+    assert_eq!(response.json::<Value>().await.unwrap(), json!(null), "anonymous");
+}
+
+// --- forged and altered tokens ----------------------------------------------------------
+
+#[tokio::test]
+async fn alg_none_access_token() {
+    let (app, access, _) = target().await;
+    let parts: Vec<&str> = access.split('.').collect();
+    let forged = format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT"})), parts[1]);
+    refused(&app, Some(&forged), None).await;
+}
+
+#[tokio::test]
+async fn alg_none_refresh_token() {
+    let (app, _, refresh) = target().await;
+    let parts: Vec<&str> = refresh.split('.').collect();
+    let forged = format!("{}.{}.", b64(&json!({"alg": "none"})), parts[1]);
+    refused(&app, None, Some(&forged)).await;
+}
+
+#[tokio::test]
+async fn hs_rs_confusion_rs256_header_with_an_hmac_signature() {
+    let (app, access, _) = target().await;
+    let parts: Vec<&str> = access.split('.').collect();
+    let header = b64(&header_plus(&access, json!({"alg": "RS256"})));
+    refused(&app, Some(&format!("{header}.{}.{}", parts[1], parts[2])), None).await;
+}
+
+#[tokio::test]
+async fn another_hmac_strength_hs512_with_the_right_key() {
+    let (app, access, _) = target().await;
+    let mut h: jsonwebtoken::Header = serde_json::from_value(header_of(&access)).unwrap();
+    h.alg = jsonwebtoken::Algorithm::HS512;
+    let forged = jsonwebtoken::encode(&h, &claims(&access), &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes())).unwrap();
+    refused(&app, Some(&forged), None).await;
+}
+
+#[tokio::test]
+async fn tampered_payload_with_the_old_signature() {
+    let (app, access, _) = target().await;
+    let parts: Vec<&str> = access.split('.').collect();
+    let mut c = claims(&access);
+    c["name"] = json!("admin");
+    refused(&app, Some(&format!("{}.{}.{}", parts[0], b64(&c), parts[2])), None).await;
+}
+
+#[tokio::test]
+async fn tampered_subject_with_the_old_signature() {
+    let (app, access, _) = target().await;
+    let parts: Vec<&str> = access.split('.').collect();
+    let mut c = claims(&access);
+    c["sub"] = json!("00000000-0000-0000-0000-000000000000");
+    refused(&app, Some(&format!("{}.{}.{}", parts[0], b64(&c), parts[2])), None).await;
+}
+
+#[tokio::test]
+async fn signature_stripped() {
+    let (app, access, _) = target().await;
+    let unsigned = access.rsplit_once('.').unwrap().0.to_string() + ".";
+    refused(&app, Some(&unsigned), None).await;
+}
+
+#[tokio::test]
+async fn signed_with_a_guessed_weak_secret() {
+    let (app, access, _) = target().await;
+    let forged = resign(&access, header_of(&access), b"secret", |_| {});
+    refused(&app, Some(&forged), None).await;
+}
+
+#[tokio::test]
+async fn forged_kid_pointing_at_another_key() {
+    let (app, access, _) = target().await;
+    let forged = resign(&access, header_plus(&access, json!({"kid": "../../dev/null"})), SECRET.as_bytes(), |_| {});
+    refused(&app, Some(&forged), None).await;
+}
+
+#[tokio::test]
+async fn jku_header_pointing_at_an_attacker_key_set() {
+    let (app, access, _) = target().await;
+    let h = header_plus(&access, json!({"jku": "https://evil.example/jwks.json"}));
+    refused(&app, Some(&resign(&access, h, SECRET.as_bytes(), |_| {})), None).await;
+}
+
+#[tokio::test]
+async fn x5u_header_pointing_at_an_attacker_certificate() {
+    let (app, access, _) = target().await;
+    let h = header_plus(&access, json!({"x5u": "https://evil.example/cert.pem"}));
+    refused(&app, Some(&resign(&access, h, SECRET.as_bytes(), |_| {})), None).await;
+}
+
+#[tokio::test]
+async fn embedded_jwk_header() {
+    let (app, access, _) = target().await;
+    let h = header_plus(&access, json!({"jwk": {"kty": "oct", "k": URL_SAFE_NO_PAD.encode("attacker")}}));
+    refused(&app, Some(&resign(&access, h, SECRET.as_bytes(), |_| {})), None).await;
+}
+
+#[tokio::test]
+async fn wrong_issuer() {
+    let (app, access, _) = target().await;
+    refused(&app, Some(&resign(&access, header_of(&access), SECRET.as_bytes(), |c| c["iss"] = json!("evil"))), None).await;
+}
+
+#[tokio::test]
+async fn wrong_audience() {
+    let (app, access, _) = target().await;
+    refused(&app, Some(&resign(&access, header_of(&access), SECRET.as_bytes(), |c| c["aud"] = json!("other"))), None).await;
+}
+
+#[tokio::test]
+async fn future_nbf() {
+    let (app, access, _) = target().await;
+    let forged = resign(&access, header_of(&access), SECRET.as_bytes(), |c| {
+        c["nbf"] = json!(c["iat"].as_i64().unwrap() + 3600);
+    });
+    refused(&app, Some(&forged), None).await;
+}
+
+#[tokio::test]
+async fn access_token_expired_by_one_second() {
+    let (app, access, _) = target().await;
+    let forged = resign(&access, header_of(&access), SECRET.as_bytes(), |c| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        c["iat"] = json!(now - 301);
+        c["exp"] = json!(now - 1);
+    });
+    refused(&app, Some(&forged), None).await;
+}
+
+#[tokio::test]
+async fn refresh_token_expired_by_one_second() {
+    let (app, _, refresh) = target().await;
+    let forged = resign(&refresh, header_of(&refresh), SECRET.as_bytes(), |c| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        c["iat"] = json!(now - 604_801);
+        c["exp"] = json!(now - 1);
+    });
+    refused(&app, None, Some(&forged)).await;
+}
+
+#[tokio::test]
+async fn lifetime_extended_by_whoever_holds_the_key_still_needs_a_live_session() {
+    let (app, _, refresh) = target().await;
+    app.post_form("/api/logout", &[]).await;
+    let forged = resign(&refresh, header_of(&refresh), SECRET.as_bytes(), |c| {
+        c["exp"] = json!(c["exp"].as_i64().unwrap() + 10 * 365 * 86_400);
+    });
+    refused(&app, None, Some(&forged)).await;
+}
+
+#[tokio::test]
+async fn refresh_token_presented_as_access_token() {
+    let (app, _, refresh) = target().await;
+    refused(&app, Some(&refresh), None).await;
+}
+
+#[tokio::test]
+async fn access_token_presented_as_refresh_token() {
+    let (app, access, _) = target().await;
+    refused(&app, None, Some(&access)).await;
+}
+
+#[tokio::test]
+async fn token_from_another_deployment() {
+    let theirs = spawn_app(&[("JWT_SECRET", "another-deployment-another-secret-000")]).await;
+    theirs.register("target", PASSWORD).await;
+    let (app, _, _) = target().await;
+    refused(&app, Some(&theirs.cookie("jwt_access").unwrap()), Some(&theirs.cookie("jwt_refresh").unwrap())).await;
+}
+
+// --- replay --------------------------------------------------------------------------
+
+#[tokio::test]
+async fn refresh_replay_after_logout() {
+    let (app, _, refresh) = target().await;
+    app.post_form("/api/logout", &[]).await;
+    refused(&app, None, Some(&refresh)).await;
+}
+
+#[tokio::test]
+async fn refresh_replay_after_password_change() {
+    let (app, _, refresh) = target().await;
+    let other = app.another_client("127.0.0.11");
+    other.login("target", PASSWORD).await;
+    other.post_form("/api/change_password", &[("current_password", PASSWORD), ("new_password", "new password 1")]).await;
+    refused(&app, None, Some(&refresh)).await;
+}
+
+#[tokio::test]
+async fn refresh_reuse_after_the_grace_window_revokes_the_whole_session() {
+    let app = spawn_app(&[("ACCESS_TOKEN_LIFETIME", "1"), ("REFRESH_REUSE_GRACE", "1")]).await;
+    app.register("target", PASSWORD).await;
+    let stolen = app.cookie("jwt_refresh").unwrap();
+    outlive(1).await;
+    app.current_user().await; // the owner rotates
+    let owners = app.cookie("jwt_refresh").unwrap();
+    outlive(1).await;
+    refused(&app, None, Some(&stolen)).await;
+    app.forget_cookies();
+    app.set_cookie("jwt_refresh", &owners);
+    assert_eq!(app.current_user().await, json!(null), "the owner's newer token died with the session");
+}
+
+#[tokio::test]
+async fn parallel_refresh_race_rotates_once_and_logs_nobody_out() {
+    let app = spawn_app(&[("ACCESS_TOKEN_LIFETIME", "1")]).await;
+    app.register("target", PASSWORD).await;
+    let refresh = app.cookie("jwt_refresh").unwrap();
+    outlive(1).await;
+    let racers: Vec<_> = (0..6)
+        .map(|_| {
+            let request = app.http.post(format!("{}/api/current_user", app.base)).header("cookie", format!("jwt_refresh={refresh}"));
+            tokio::spawn(async move {
+                let response = request.send().await.unwrap();
+                let jti = cookie_named(&set_cookies(&response), "jwt_refresh").map(|c| claims(&c.value)["jti"].clone());
+                (response.json::<Value>().await.unwrap(), jti)
+            })
+        })
+        .collect();
+    let mut jtis = std::collections::BTreeSet::new();
+    for racer in racers {
+        let (user, jti) = racer.await.unwrap();
+        assert_eq!(user["username"], "target");
+        jtis.insert(jti.expect("a refresh cookie").to_string());
+    }
+    assert_eq!(jtis.len(), 1);
+}
+
+// --- cross-site requests ---------------------------------------------------------------
+
+async fn cross_site_post(path: &str, origin_headers: &[(&str, &str)]) {
+    let (app, _, _) = target().await;
+    let mut request = app.request(reqwest::Method::POST, path).form(&[("username", "x"), ("password", "y")]);
+    for (k, v) in origin_headers {
+        request = request.header(*k, *v);
+    }
+    let response = app.send(request).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path} {origin_headers:?}");
+    assert!(set_cookies(&response).is_empty(), "no work done, no cookie touched");
+}
+
+#[tokio::test]
+async fn cross_origin_post_to_register() {
+    cross_site_post("/api/register", &[("origin", "https://evil.example")]).await;
+}
+
+#[tokio::test]
+async fn cross_origin_post_to_login_login_csrf() {
+    cross_site_post("/api/login", &[("origin", "https://evil.example")]).await;
+}
+
+#[tokio::test]
+async fn cross_origin_post_to_logout() {
+    cross_site_post("/api/logout", &[("origin", "https://evil.example")]).await;
+}
+
+#[tokio::test]
+async fn cross_origin_post_to_change_password() {
+    cross_site_post("/api/change_password", &[("origin", "https://evil.example")]).await;
+}
+
+#[tokio::test]
+async fn cross_origin_post_to_current_user_sessions_and_events() {
+    for path in ["/api/current_user", "/api/sessions", "/api/events"] {
+        cross_site_post(path, &[("origin", "null")]).await;
+    }
+}
+
+#[tokio::test]
+async fn cross_site_post_known_only_by_sec_fetch_site() {
+    cross_site_post("/api/logout", &[("sec-fetch-site", "cross-site")]).await;
+}
+
+#[tokio::test]
+async fn cross_site_post_known_only_by_referer() {
+    cross_site_post("/api/logout", &[("referer", "https://evil.example/page")]).await;
+}
+
+#[tokio::test]
+async fn state_changing_function_called_with_get() {
+    let (app, _, _) = target().await;
+    let response = app.get("/api/logout").await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(set_cookies(&response).is_empty());
+    assert_eq!(app.current_user().await["username"], "target", "still signed in");
+}
+
+// --- redirects ---------------------------------------------------------------------------
+
+async fn next_stays_on_site(next: &str) {
+    let (app, _, _) = target().await;
+    let response = app
+        .post_html_form("/api/login", &[("username", "target"), ("password", PASSWORD), ("next", next)])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/", "{next}");
+}
+
+#[tokio::test]
+async fn open_redirect_protocol_relative_next() {
+    next_stays_on_site("//evil.example").await;
+}
+
+#[tokio::test]
+async fn open_redirect_backslash_next() {
+    next_stays_on_site("/\\evil.example").await;
+}
+
+#[tokio::test]
+async fn open_redirect_absolute_next() {
+    next_stays_on_site("https://evil.example/").await;
+}
+
+#[tokio::test]
+async fn open_redirect_off_site_referer_on_a_plain_form_post() {
+    let (app, _, _) = target().await;
+    let response = app
+        .send(
+            app.request(reqwest::Method::POST, "/api/logout")
+                .header("accept", "text/html")
+                .header("origin", app.base.clone())
+                .header("referer", "https://evil.example/"),
+        )
+        .await;
+    let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+    assert!(location.as_deref().is_some_and(|l| l.starts_with('/') && !l.starts_with("//")), "{location:?}");
+}
+
+// --- credentials -------------------------------------------------------------------------
+
+#[tokio::test]
+async fn user_enumeration_by_status_or_body() {
+    let (app, _, _) = target().await;
+    let wrong = app.another_client("127.0.0.12").login("target", "not it at all").await;
+    let (s1, b1) = (wrong.status(), wrong.text().await.unwrap());
+    let unknown = app.another_client("127.0.0.13").login("nobody_here", "not it at all").await;
+    let (s2, b2) = (unknown.status(), unknown.text().await.unwrap());
+    assert_eq!((s1, b1), (s2, b2));
+}
+
+#[tokio::test]
+async fn credential_stuffing_is_throttled_with_retry_after() {
+    let (app, _, _) = target().await;
+    let stuffer = app.another_client("127.0.0.14");
+    let mut throttled = None;
+    for i in 0..12 {
+        let response = stuffer.login("target", &format!("guess number {i}")).await;
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            throttled = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+            break;
+        }
+    }
+    assert!(throttled.is_some(), "429 with Retry-After");
+}
+
+#[tokio::test]
+async fn session_fixation_preset_cookies_are_replaced_at_login() {
+    let (app, access, refresh) = target().await;
+    let fixed_sid = claims(&refresh)["sid"].clone();
+    // The attacker plants their own (valid) cookies in the victim's browser...
+    let victim = app.another_client("127.0.0.1");
+    victim.set_cookie("jwt_access", &access);
+    victim.set_cookie("jwt_refresh", &refresh);
+    victim.register("victim", PASSWORD).await;
+    // ...and the victim's sign-in gets a session of its own.
+    assert_ne!(claims(&victim.cookie("jwt_refresh").unwrap())["sid"], fixed_sid);
+    assert_eq!(victim.current_user().await["username"], "victim");
+}
+
+#[tokio::test]
+async fn sql_metacharacters_in_the_username() {
+    let (app, _, _) = target().await;
+    for name in ["a'--", "x\" OR 1=1", "robert'); DROP TABLE users;--"] {
+        let response = app.another_client("127.0.0.15").login(name, PASSWORD).await;
+        assert!(matches!(response.status(), StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS));
+    }
+    app.forget_cookies();
+    assert_eq!(app.login("target", PASSWORD).await.status(), StatusCode::OK, "users is intact");
+}
+
+#[tokio::test]
+async fn unicode_confusables_in_the_username() {
+    let (app, _, _) = target().await;
+    // Full-width letters are the same account (NFKC); Cyrillic look-alikes are not.
+    assert_eq!(app.register("ｔａｒｇｅｔ", PASSWORD).await.status(), StatusCode::CONFLICT);
+    app.forget_cookies();
+    assert_eq!(app.register("t\u{0430}rget", PASSWORD).await.status(), StatusCode::OK);
+}
+
+// --- sizes and garbage ----------------------------------------------------------------------
+
+#[tokio::test]
+async fn oversized_body() {
+    let (app, _, _) = target().await;
+    let response = app.post_form("/api/login", &[("username", "target"), ("password", &"p".repeat(200_000))]).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn oversized_headers() {
+    let (app, _, _) = target().await;
+    let mut request = app.request(reqwest::Method::GET, "/");
+    for i in 0..40 {
+        request = request.header(format!("x-padding-{i}"), "p".repeat(1000));
+    }
+    let status = app.send(request).await.status();
+    assert!(status.is_client_error(), "{status}");
+}
+
+#[tokio::test]
+async fn oversized_cookie() {
+    let (app, _, _) = target().await;
+    app.set_cookie("jwt_access", &"x".repeat(10_000));
+    let status = app.send(app.request(reqwest::Method::GET, "/")).await.status();
+    assert_eq!(status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn token_just_over_four_kilobytes() {
+    let (app, access, _) = target().await;
+    let padded = resign(&access, header_of(&access), SECRET.as_bytes(), |c| c["pad"] = json!("p".repeat(4200)));
+    refused(&app, Some(&padded), None).await;
+}
+
+#[tokio::test]
+async fn garbage_and_non_ascii_cookie_values() {
+    let (app, _, _) = target().await;
+    for junk in ["garbage", "a.b.c", "...", "%00%ff", "%E2%98%83.%E2%98%83.%E2%98%83", "ünïcödé"] {
+        refused(&app, Some(junk), Some(junk)).await;
+    }
+}
+
+#[tokio::test]
+async fn empty_cookie_values() {
+    let (app, _, _) = target().await;
+    refused(&app, Some(""), Some("")).await;
+}
+
+#[tokio::test]
+async fn protected_page_path_tricks() {
+    let (app, _, _) = target().await;
+    app.forget_cookies();
+    for path in ["/profile", "//profile", "/profile/", "/PROFILE", "/sessions//"] {
+        let response = app.get(path).await;
+        let status = response.status();
+        assert!(status == StatusCode::SEE_OTHER || status == StatusCode::NOT_FOUND, "{path}: {status}");
+        if status == StatusCode::NOT_FOUND {
+            assert!(!response.text().await.unwrap().contains("profile-username"));
+        }
+    }
+}
