@@ -8,9 +8,15 @@
 //! reloads the keys twice in that time, so none meets a token signed by a key it does
 //! not know. The old key keeps verifying until the longest-lived token it signed has
 //! expired, so a rotation signs nobody out.
+//!
+//! Keys sign with HS256 (a shared secret: only Latch can verify) or, with
+//! `JWT_ALGORITHM=EdDSA`, with Ed25519, whose public halves are served at
+//! `/.well-known/jwks.json` so other services can verify Latch's access tokens. Either
+//! way the stored material is 32 random bytes: the HMAC secret, or the Ed25519 seed.
 
 use super::db::{now, Db};
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -19,9 +25,22 @@ use std::{fmt, sync::Arc};
 
 pub struct Key {
     pub kid: String,
+    pub algorithm: Algorithm,
     pub encoding: EncodingKey,
     pub decoding: DecodingKey,
+    /// The Ed25519 public key (JWK `x`, base64url); `None` for a shared HS256 secret.
+    pub public_x: Option<String>,
 }
+
+/// How this deployment signs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signing {
+    Hs256,
+    EdDsa,
+}
+
+/// RFC 8410's PKCS#8 wrapping of an Ed25519 seed: a fixed prefix, then the 32 bytes.
+const ED25519_PKCS8_PREFIX: [u8; 16] = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
 
 /// Only the `kid` is printable.
 impl fmt::Debug for Key {
@@ -34,11 +53,34 @@ impl Key {
     /// A key whose `kid` is a one-way digest of it: it tells keys apart without
     /// revealing them.
     pub fn from_secret(secret: &[u8]) -> Self {
-        let digest = Sha256::digest([b"latch kid:".as_slice(), secret].concat());
-        Key {
-            kid: hex::encode(&digest[..8]),
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+        Self::new(secret, Signing::Hs256)
+    }
+
+    pub fn new(secret: &[u8], signing: Signing) -> Self {
+        match signing {
+            Signing::Hs256 => {
+                let digest = Sha256::digest([b"latch kid:".as_slice(), secret].concat());
+                Key {
+                    kid: hex::encode(&digest[..8]),
+                    algorithm: Algorithm::HS256,
+                    encoding: EncodingKey::from_secret(secret),
+                    decoding: DecodingKey::from_secret(secret),
+                    public_x: None,
+                }
+            }
+            Signing::EdDsa => {
+                // A configured secret of any length becomes a 32-byte seed.
+                let seed: [u8; 32] = Sha256::digest([b"latch ed25519 seed:".as_slice(), secret].concat()).into();
+                let public = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().to_bytes();
+                let kid = hex::encode(&Sha256::digest([b"latch ed25519 kid:".as_slice(), &public].concat())[..8]);
+                Key {
+                    kid,
+                    algorithm: Algorithm::EdDSA,
+                    encoding: EncodingKey::from_ed_der(&[ED25519_PKCS8_PREFIX.as_slice(), &seed].concat()),
+                    decoding: DecodingKey::from_ed_der(&public),
+                    public_x: Some(URL_SAFE_NO_PAD.encode(public)),
+                }
+            }
         }
     }
 }
@@ -70,6 +112,21 @@ impl KeyRing {
         self.verifying.iter().find(|k| k.kid == kid).map(|k| &**k)
     }
 
+    /// The public keys, as a JWK Set (RFC 7517): empty for HS256, whose keys are secret.
+    pub fn jwks(&self) -> serde_json::Value {
+        let keys: Vec<serde_json::Value> = self
+            .verifying
+            .iter()
+            .filter_map(|k| {
+                let x = k.public_x.as_ref()?;
+                Some(serde_json::json!({
+                    "kty": "OKP", "crv": "Ed25519", "x": x, "kid": k.kid, "alg": "EdDSA", "use": "sig"
+                }))
+            })
+            .collect();
+        serde_json::json!({ "keys": keys })
+    }
+
     /// The newest key already active signs; pending keys verify (another instance may
     /// be a moment ahead); a superseded key verifies for `keep` seconds after its
     /// successor took over.
@@ -88,13 +145,18 @@ impl KeyRing {
 }
 
 /// The configured key, or the stored ones (the first created on first use).
-pub async fn load(configured: Option<&SecretString>, db: &Db, keep: i64) -> Result<KeyRing, sqlx::Error> {
+pub async fn load(
+    configured: Option<&SecretString>,
+    signing: Signing,
+    db: &Db,
+    keep: i64,
+) -> Result<KeyRing, sqlx::Error> {
     if let Some(secret) = configured {
-        return Ok(KeyRing::single(Key::from_secret(secret.expose_secret().as_bytes())));
+        return Ok(KeyRing::single(Key::new(secret.expose_secret().as_bytes(), signing)));
     }
     // Racing first starts: the primary key lets exactly one insert win; all read it back.
     insert(db, "signing", 0).await?;
-    let stored = stored_keys(db).await?;
+    let stored = stored_keys(db, signing).await?;
     KeyRing::from_stored(stored, now(), keep)
         .ok_or_else(|| sqlx::Error::Protocol("jwt_keys is empty after inserting a key".into()))
 }
@@ -104,8 +166,10 @@ pub async fn load(configured: Option<&SecretString>, db: &Db, keep: i64) -> Resu
 pub async fn rotate(db: &Db, propagation: i64, keep: i64) -> Result<(String, i64), sqlx::Error> {
     let activates_at = now() + propagation;
     let kid = insert(db, &uuid::Uuid::new_v4().to_string(), activates_at).await?;
-    // Forget what the ring no longer verifies: no live token can carry it.
-    let stored = stored_keys(db).await?;
+    // Forget what the ring no longer verifies: no live token can carry it. (The kid
+    // column holds the HS256 kid of each secret; which keys are live depends only on
+    // their activation times, so HS256 kids serve to match rows whatever the algorithm.)
+    let stored = stored_keys(db, Signing::Hs256).await?;
     let kids: Vec<String> = stored.iter().map(|k| k.key.kid.clone()).collect();
     if let Some(ring) = KeyRing::from_stored(stored, now(), keep) {
         for dead in kids.iter().filter(|kid| ring.find(kid).is_none()) {
@@ -134,14 +198,14 @@ async fn insert(db: &Db, slot: &str, activates_at: i64) -> Result<String, sqlx::
     Ok(kid)
 }
 
-async fn stored_keys(db: &Db) -> Result<Vec<Stored>, sqlx::Error> {
+async fn stored_keys(db: &Db, signing: Signing) -> Result<Vec<Stored>, sqlx::Error> {
     let rows = sqlx::query("SELECT secret, activates_at FROM jwt_keys").fetch_all(db).await?;
     rows.iter()
         .map(|row| {
             let stored: String = row.try_get("secret")?;
             let secret = hex::decode(stored.trim())
                 .map_err(|e| sqlx::Error::Decode(format!("jwt_keys.secret is not hex: {e}").into()))?;
-            Ok(Stored { key: Arc::new(Key::from_secret(&secret)), activates_at: row.try_get("activates_at")? })
+            Ok(Stored { key: Arc::new(Key::new(&secret, signing)), activates_at: row.try_get("activates_at")? })
         })
         .collect()
 }

@@ -91,7 +91,7 @@ impl AppState {
     /// Connects and migrates the database and loads the keys.
     pub async fn new(settings: &Settings, leptos_options: LeptosOptions) -> Result<Self, StartError> {
         let db = db::connect(&settings.database_url).await.map_err(|e| StartError(e.to_string()))?;
-        let ring = keys::load(settings.jwt_secret.as_ref(), &db, settings.refresh_token_lifetime)
+        let ring = keys::load(settings.jwt_secret.as_ref(), settings.jwt_algorithm, &db, settings.refresh_token_lifetime)
             .await
             .map_err(|e| StartError(format!("JWT_SECRET: cannot load the stored keys: {e}")))?;
         let hasher = Hasher::new().map_err(|_| StartError("argon2: cannot hash".into()))?;
@@ -123,7 +123,7 @@ impl Application {
         let addr = listener.local_addr().map_err(|e| StartError(format!("LEPTOS_SITE_ADDR: {e}")))?;
         let db = state.db.clone();
         if settings.jwt_secret.is_none() {
-            tokio::spawn(reload_keys(state.clone(), settings.key_propagation, settings.refresh_token_lifetime));
+            tokio::spawn(reload_keys(state.clone(), settings.clone()));
         }
         Ok(Application { listener, router: router(state), db, addr })
     }
@@ -150,11 +150,11 @@ impl Application {
 
 /// Reloads the stored keys twice per propagation period, so a rotated key is known
 /// here before any instance signs with it, and starts signing here on time.
-async fn reload_keys(state: AppState, propagation: i64, keep: i64) {
-    let period = std::time::Duration::from_millis((propagation as u64 * 1000 / 2).max(500));
+async fn reload_keys(state: AppState, settings: Settings) {
+    let period = std::time::Duration::from_millis((settings.key_propagation as u64 * 1000 / 2).max(500));
     loop {
         tokio::time::sleep(period).await;
-        match keys::load(None, &state.db, keep).await {
+        match keys::load(None, settings.jwt_algorithm, &state.db, settings.refresh_token_lifetime).await {
             Ok(ring) => state.tokens.replace_ring(ring),
             Err(error) => tracing::warn!(%error, "cannot reload the signing keys; keeping the current ones"),
         }
@@ -179,6 +179,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/{*fn_name}", post(server_fn_handler))
         .route("/healthz", get(healthz))
+        .route("/.well-known/jwks.json", get(jwks))
         .leptos_routes_with_context(&state, routes, page_context, page_shell)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(state.clone(), middleware::authenticate))
@@ -205,6 +206,14 @@ async fn refuse_oversized_headers(request: Request, next: Next) -> Response {
         return (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "request headers too large").into_response();
     }
     next.run(request).await
+}
+
+/// The public keys that verify Latch's tokens (none under HS256). Cached briefly: a
+/// rotated key appears here a whole propagation period before it signs.
+async fn jwks(State(state): State<AppState>) -> Response {
+    let mut response = axum::Json(state.tokens.jwks()).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=15"));
+    response
 }
 
 /// `200 ok` when the database answers, `503` when it does not.

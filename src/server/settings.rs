@@ -24,6 +24,7 @@ pub struct Settings {
     pub throttle_address_failures: i64,
     pub throttle_registrations: i64,
     pub key_propagation: i64,
+    pub jwt_algorithm: super::keys::Signing,
 }
 
 /// Why the settings were refused: always names the key.
@@ -53,6 +54,7 @@ impl fmt::Debug for Settings {
             .field("throttle_address_failures", &self.throttle_address_failures)
             .field("throttle_registrations", &self.throttle_registrations)
             .field("key_propagation", &self.key_propagation)
+            .field("jwt_algorithm", &self.jwt_algorithm)
             .finish()
     }
 }
@@ -122,6 +124,11 @@ impl Settings {
             throttle_address_failures: count(&get("throttle_address_failures")?, "THROTTLE_ADDRESS_FAILURES")?,
             throttle_registrations: count(&get("throttle_registrations")?, "THROTTLE_REGISTRATIONS")?,
             key_propagation: seconds(&get("key_propagation")?, "KEY_PROPAGATION", 2)?,
+            jwt_algorithm: match get("jwt_algorithm")?.as_str() {
+                "HS256" => super::keys::Signing::Hs256,
+                "EdDSA" => super::keys::Signing::EdDsa,
+                other => return Err(SettingsError(format!("JWT_ALGORITHM: must be HS256 or EdDSA, got {other:?}"))),
+            },
         };
         if settings.access_token_key == settings.refresh_token_key {
             return Err(SettingsError("REFRESH_TOKEN_KEY: must differ from ACCESS_TOKEN_KEY".into()));
@@ -228,6 +235,7 @@ mod tests {
             ("DATABASE_URL", "mysql://x"),
             ("ACCESS_TOKEN_KEY", "a b"),
             ("THROTTLE_ACCOUNT_FAILURES", "-1"),
+            ("JWT_ALGORITHM", "none"),
         ] {
             let err = with_env(&[(key, value)]).unwrap_err();
             assert!(err.0.starts_with(key), "{err} should name {key}");

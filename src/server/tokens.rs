@@ -50,21 +50,37 @@ pub enum TokenError {
 pub struct Tokens {
     /// Replaced whole when the keys are reloaded; requests hold the ring they started with.
     ring: RwLock<Arc<KeyRing>>,
-    validation: Validation,
+    /// One per algorithm, each pinned to it: a token is checked against its key's own.
+    hs256: Validation,
+    eddsa: Validation,
     pub access_lifetime: i64,
     pub refresh_lifetime: i64,
 }
 
 impl Tokens {
     pub fn new(ring: KeyRing, access_lifetime: i64, refresh_lifetime: i64) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        // jsonwebtoken allows 60 s of clock skew by default; one server clock needs none.
-        validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
-        validation.validate_nbf = true;
-        Tokens { ring: RwLock::new(Arc::new(ring)), validation, access_lifetime, refresh_lifetime }
+        let validation = |algorithm| {
+            let mut v = Validation::new(algorithm);
+            // jsonwebtoken allows 60 s of clock skew by default; one server clock needs none.
+            v.leeway = 0;
+            v.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
+            v.set_issuer(&[ISSUER]);
+            v.set_audience(&[AUDIENCE]);
+            v.validate_nbf = true;
+            v
+        };
+        Tokens {
+            ring: RwLock::new(Arc::new(ring)),
+            hs256: validation(Algorithm::HS256),
+            eddsa: validation(Algorithm::EdDSA),
+            access_lifetime,
+            refresh_lifetime,
+        }
+    }
+
+    /// The public keys, for `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> serde_json::Value {
+        self.ring().jwks()
     }
 
     fn ring(&self) -> Arc<KeyRing> {
@@ -114,7 +130,7 @@ impl Tokens {
         };
         let ring = self.ring();
         let key = ring.signing();
-        let mut header = Header::new(Algorithm::HS256);
+        let mut header = Header::new(key.algorithm);
         header.kid = Some(key.kid.clone());
         jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(|_| TokenError::Sign)
     }
@@ -131,8 +147,8 @@ impl Tokens {
         }
         let ring = self.ring();
         let key = header.kid.as_deref().and_then(|kid| ring.find(kid)).ok_or(TokenError::Invalid)?;
-        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation)
-            .map_err(|_| TokenError::Invalid)?;
+        let validation = if key.algorithm == Algorithm::EdDSA { &self.eddsa } else { &self.hs256 };
+        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, validation).map_err(|_| TokenError::Invalid)?;
         if data.claims.typ != expected || data.claims.exp - data.claims.iat <= 0 {
             return Err(TokenError::Invalid);
         }
@@ -339,6 +355,41 @@ mod tests {
         assert_ne!(parts(&before).0["kid"], parts(&after).0["kid"]);
         assert!(t.verify(&after, TokenType::Access).is_ok());
         assert_eq!(t.verify(&before, TokenType::Access), Err(TokenError::Invalid), "its key left the ring");
+    }
+
+    #[test]
+    fn eddsa_keys_sign_tokens_anyone_can_verify_with_the_public_key() {
+        let key = Key::new(b"an ed25519 seed source", crate::server::keys::Signing::EdDsa);
+        let x = key.public_x.clone().unwrap();
+        let kid = key.kid.clone();
+        let t = Tokens::new(KeyRing::single(key), 300, 604_800);
+        let token = t.issue(TokenType::Access, "u1", "s1", "j1", Some("ada"), now()).unwrap();
+        assert_eq!(parts(&token).0["alg"], "EdDSA");
+        assert!(t.verify(&token, TokenType::Access).is_ok());
+        // Another service, holding only the published key:
+        let mut v = Validation::new(Algorithm::EdDSA);
+        v.set_audience(&["latch"]);
+        let outside = jsonwebtoken::decode::<Claims>(&token, &jsonwebtoken::DecodingKey::from_ed_components(&x).unwrap(), &v);
+        assert_eq!(outside.unwrap().claims.sub, "u1");
+        assert_eq!(t.jwks()["keys"][0]["kid"], kid);
+    }
+
+    #[test]
+    fn an_hs256_token_keyed_with_the_public_key_is_refused_by_an_eddsa_ring() {
+        // The classic confusion: the attacker uses the published public key as an HMAC
+        // secret and claims HS256.
+        let key = Key::new(b"an ed25519 seed source", crate::server::keys::Signing::EdDsa);
+        let public = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(key.public_x.clone().unwrap()).unwrap();
+        let kid = key.kid.clone();
+        let t = Tokens::new(KeyRing::single(key), 300, 604_800);
+        let n = now();
+        let forged = forge(serde_json::json!({"alg": "HS256", "kid": kid}), claims("access", n, n + 300), &public);
+        assert_eq!(t.verify(&forged, TokenType::Access), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn hs256_publishes_no_keys() {
+        assert_eq!(tokens().jwks(), serde_json::json!({"keys": []}));
     }
 
     #[test]

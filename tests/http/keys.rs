@@ -43,3 +43,31 @@ async fn rotation_is_refused_when_the_key_comes_from_jwt_secret() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("JWT_SECRET"));
 }
+
+#[tokio::test]
+async fn an_eddsa_deployment_publishes_keys_that_verify_its_access_tokens() {
+    let app = spawn_app(&[("JWT_ALGORITHM", "EdDSA")]).await;
+    app.register("federated", PASSWORD).await;
+    let access = app.cookie("jwt_access").unwrap();
+    assert_eq!(header_of(&access)["alg"], "EdDSA");
+    assert_eq!(app.current_user().await["username"], "federated");
+
+    // Another service fetches the key set and verifies the token on its own.
+    let jwks: serde_json::Value = app.get("/.well-known/jwks.json").await.json().await.unwrap();
+    let kid = header_of(&access)["kid"].clone();
+    let jwk = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == kid).expect("the signing key is published");
+    assert_eq!(jwk["kty"], "OKP");
+    let key = jsonwebtoken::DecodingKey::from_ed_components(jwk["x"].as_str().unwrap()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.set_audience(&["latch"]);
+    validation.set_issuer(&["latch"]);
+    let verified = jsonwebtoken::decode::<serde_json::Value>(&access, &key, &validation).expect("verifies");
+    assert_eq!(verified.claims["name"], "federated");
+}
+
+#[tokio::test]
+async fn an_hs256_deployment_publishes_no_keys() {
+    let app = spawn_app(&[]).await;
+    let jwks: serde_json::Value = app.get("/.well-known/jwks.json").await.json().await.unwrap();
+    assert_eq!(jwks, serde_json::json!({"keys": []}));
+}
