@@ -83,13 +83,12 @@ async fn resolve(
     }
     if let Some(claims) = refresh.and_then(|token| state.tokens.verify(&token, TokenType::Refresh).ok()) {
         let new_jti = uuid::Uuid::new_v4().to_string();
-        let outcome =
-            sessions::refresh(&state.db, &claims, &new_jti, state.tokens.refresh_lifetime, state.grace).await?;
-        let (user, jti, rotated) = match outcome {
-            Refresh::Rotated { user, jti } => (user, jti, true),
-            Refresh::Raced { user, jti } => (user, jti, false),
+        let client = ClientInfo::of(headers, extensions);
+        let lifetime = state.tokens.refresh_lifetime;
+        let outcome = sessions::refresh(&state.db, &claims, &new_jti, lifetime, state.grace, &client).await?;
+        let (user, jti) = match outcome {
+            Refresh::Rotated { user, jti } | Refresh::Raced { user, jti } => (user, jti),
             Refresh::Reused => {
-                let client = ClientInfo::of(headers, extensions);
                 audit::record(&state.db, Event::ReuseDetected, Some(&claims.sub), Some(&claims.sid), &client).await;
                 state.cookies.clear(jar);
                 return Ok(None);
@@ -101,9 +100,6 @@ async fn resolve(
         };
         let pair = issue_pair(state, &user, &claims.sid, &jti)?;
         state.cookies.set(jar, pair);
-        if rotated {
-            audit::record(&state.db, Event::Refreshed, Some(&user.id), Some(&claims.sid), &ClientInfo::of(headers, extensions)).await;
-        }
         return Ok(Some(Identity { user, sid: claims.sid }));
     }
     state.cookies.clear(jar);

@@ -4,6 +4,7 @@
 //! concurrent refreshes can never both rotate, on one instance or many.
 
 use super::{
+    audit::{self, Event},
     db::{now, Db},
     tokens::Claims,
 };
@@ -157,13 +158,22 @@ async fn load(db: &Db, sid: &str, user_id: &str) -> Result<Option<SessionRow>, A
 
 /// Spends a verified refresh token: rotates the session to `new_jti`, or tells a race
 /// from a replay.
-pub async fn refresh(db: &Db, claims: &Claims, new_jti: &str, lifetime: i64, grace: i64) -> Result<Refresh, AppError> {
+/// A rotation and its audit event are one transaction: one commit per refresh.
+pub async fn refresh(
+    db: &Db,
+    claims: &Claims,
+    new_jti: &str,
+    lifetime: i64,
+    grace: i64,
+    client: &ClientInfo,
+) -> Result<Refresh, AppError> {
     let Some(session) = load(db, &claims.sid, &claims.sub).await? else { return Ok(Refresh::Refused) };
     if !session.live {
         return Ok(Refresh::Refused);
     }
     if session.refresh_jti == claims.jti {
         let now = now();
+        let mut tx = db.begin().await?;
         let rotated = sqlx::query(
             "UPDATE sessions SET previous_jti = refresh_jti, refresh_jti = $1, rotated_at = $2, \
                     last_used_at = $3, expires_at = $4 \
@@ -175,11 +185,14 @@ pub async fn refresh(db: &Db, claims: &Claims, new_jti: &str, lifetime: i64, gra
         .bind(now + lifetime)
         .bind(&claims.sid)
         .bind(&claims.jti)
-        .execute(db)
+        .execute(&mut *tx)
         .await?;
         if rotated.rows_affected() == 1 {
+            audit::record(&mut *tx, Event::Refreshed, Some(&session.user.id), Some(&claims.sid), client).await;
+            tx.commit().await?;
             return Ok(Refresh::Rotated { user: session.user, jti: new_jti.to_string() });
         }
+        tx.rollback().await?;
         // Lost the race to a concurrent refresh: judge the token against what won.
         return match load(db, &claims.sid, &claims.sub).await? {
             Some(winner) if winner.live => Ok(judge_replay(db, winner, claims, grace).await?),
