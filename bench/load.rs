@@ -32,7 +32,8 @@ struct Row {
 /// CPU time (user + system) the server process has used, in microseconds.
 fn cpu_us(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
     let ticks: u64 = fields.get(11).and_then(|u| u.parse().ok()).unwrap_or(0)
         + fields.get(12).and_then(|s| s.parse().ok()).unwrap_or(0);
     ticks * 1_000_000 / 100 // USER_HZ is 100 on Linux
@@ -209,7 +210,8 @@ async fn main() {
     for i in 0..32 {
         rotating.push(sign_up(&base, &format!("rotor{i}")).await.1);
     }
-    let login_form = vec![("username".to_string(), "reader".to_string()), ("password".to_string(), PASSWORD.to_string())];
+    let login_form =
+        vec![("username".to_string(), "reader".to_string()), ("password".to_string(), PASSWORD.to_string())];
 
     let mut rows = Vec::new();
     let measure = |name, scenario, concurrency| {
@@ -223,13 +225,21 @@ async fn main() {
     // Warm up: let the server's caches and connection pools settle.
     run(&base, Scenario::Get { path: "/", cookie: None }, 8, Duration::from_secs(1)).await;
 
-    rows.push(measure("S1 /profile, valid access cookie", Scenario::Get { path: "/profile", cookie: signed_in.clone() }, 32).await);
+    rows.push(
+        measure("S1 /profile, valid access cookie", Scenario::Get { path: "/profile", cookie: signed_in.clone() }, 32)
+            .await,
+    );
     rows.push(measure("S2 / anonymous (baseline)", Scenario::Get { path: "/", cookie: None }, 32).await);
     // Not a budget: the same page as S2, signed in, isolates what authentication costs.
-    rows.push(measure("S2a / with a valid access cookie", Scenario::Get { path: "/", cookie: signed_in.clone() }, 32).await);
-    rows.push(measure("S3 /profile, refresh on every request", Scenario::Rotate { refresh_tokens: rotating }, 32).await);
     rows.push(
-        measure("S4 login POSTs", Scenario::Post { path: "/api/login", cookie: None, form: login_form.clone() }, 4).await,
+        measure("S2a / with a valid access cookie", Scenario::Get { path: "/", cookie: signed_in.clone() }, 32).await,
+    );
+    rows.push(
+        measure("S3 /profile, refresh on every request", Scenario::Rotate { refresh_tokens: rotating }, 32).await,
+    );
+    rows.push(
+        measure("S4 login POSTs", Scenario::Post { path: "/api/login", cookie: None, form: login_form.clone() }, 4)
+            .await,
     );
     // S5: S1 while a login storm runs.
     let storm = {

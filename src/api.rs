@@ -11,7 +11,10 @@ use leptos::prelude::*;
 /// Creates an account and signs it in: `200` and the user, both cookies set.
 #[server(prefix = "/api", endpoint = "register")]
 pub async fn register(username: String, password: String) -> Result<User, AppError> {
-    use crate::server::{auth, reply::{finish, FormTargets}};
+    use crate::server::{
+        auth,
+        reply::{finish, FormTargets},
+    };
     finish(auth::register(username, password).await, FormTargets { success: "/profile", failure: "/register" })
 }
 
@@ -19,7 +22,13 @@ pub async fn register(username: String, password: String) -> Result<User, AppErr
 /// `next` is where a plain form post lands afterwards (same-site paths only).
 #[server(prefix = "/api", endpoint = "login")]
 pub async fn login(username: String, password: String, next: Option<String>) -> Result<User, AppError> {
-    use crate::{server::{auth, reply::{finish, FormTargets}}, shared::{encode_query_value, safe_next}};
+    use crate::{
+        server::{
+            auth,
+            reply::{finish, FormTargets},
+        },
+        shared::{encode_query_value, safe_next},
+    };
     let next = safe_next(next.as_deref());
     let failure = format!("/login?next={}", encode_query_value(&next));
     finish(auth::login(username, password).await, FormTargets { success: &next, failure: &failure })
@@ -28,7 +37,10 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
 /// Signs out: the session is revoked on the server and both cookies cleared.
 #[server(prefix = "/api", endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
-    use crate::server::{auth, reply::{finish, FormTargets}};
+    use crate::server::{
+        auth,
+        reply::{finish, FormTargets},
+    };
     finish(auth::logout().await, FormTargets { success: "/", failure: "/" })
 }
 
@@ -41,7 +53,10 @@ pub async fn current_user() -> Result<Option<User>, AppError> {
 /// The caller's live sessions, newest first. Protected: `401` when signed out.
 #[server(prefix = "/api", endpoint = "sessions")]
 pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
-    use crate::server::{auth, reply::{finish, FormTargets}};
+    use crate::server::{
+        auth,
+        reply::{finish, FormTargets},
+    };
     finish(auth::list_sessions().await, FormTargets { success: "/sessions", failure: "/login?next=%2Fsessions" })
 }
 
@@ -49,7 +64,10 @@ pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
 /// session; answers how many. Protected: `401` when signed out.
 #[server(prefix = "/api", endpoint = "change_password")]
 pub async fn change_password(current_password: String, new_password: String) -> Result<u64, AppError> {
-    use crate::server::{auth, reply::{finish, FormTargets}};
+    use crate::server::{
+        auth,
+        reply::{finish, FormTargets},
+    };
     finish(
         auth::change_password(current_password, new_password).await,
         FormTargets { success: "/profile?changed=1", failure: "/profile" },
@@ -59,6 +77,9 @@ pub async fn change_password(current_password: String, new_password: String) -> 
 /// The caller's recent authentication events, newest first. Protected.
 #[server(prefix = "/api", endpoint = "events")]
 pub async fn recent_events() -> Result<Vec<AuditEntry>, AppError> {
-    use crate::server::{auth, reply::{finish, FormTargets}};
+    use crate::server::{
+        auth,
+        reply::{finish, FormTargets},
+    };
     finish(auth::recent_events().await, FormTargets { success: "/sessions", failure: "/login?next=%2Fsessions" })
 }

@@ -66,9 +66,7 @@ impl ErrorCode {
     /// Fixed text: a URL must not be able to put words on the page.
     pub fn form_message(self, field: Option<&str>) -> &'static str {
         match (self, field) {
-            (ErrorCode::Invalid, Some("username")) => {
-                "username: 3 to 32 characters: letters, digits, '_', '.' or '-'"
-            }
+            (ErrorCode::Invalid, Some("username")) => "username: 3 to 32 characters: letters, digits, '_', '.' or '-'",
             (ErrorCode::Invalid, Some("password")) => "password: 8 to 1024 characters",
             (ErrorCode::Invalid, Some("new_password")) => "new_password: 8 to 1024 characters",
             (ErrorCode::Invalid, Some("current_password")) => "current_password: that is not your password",
@@ -170,9 +168,7 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::UnsupportedRequestMethod(_) => {
                 Self::new(ErrorCode::MethodNotAllowed, "method not allowed")
             }
-            ServerFnErrorErr::Request(_) => {
-                Self::new(ErrorCode::Unavailable, "the server could not be reached")
-            }
+            ServerFnErrorErr::Request(_) => Self::new(ErrorCode::Unavailable, "the server could not be reached"),
             ServerFnErrorErr::Deserialization(_) | ServerFnErrorErr::Response(_) => {
                 Self::new(ErrorCode::Unavailable, "the server's answer could not be read")
             }
@@ -213,9 +209,6 @@ mod tests {
     #[test]
     fn the_json_body_names_the_field_and_omits_what_is_empty() {
         let body = serde_json::to_string(&AppError::invalid("password", "password: at least 8 characters")).unwrap();
-        assert_eq!(
-            body,
-            r#"{"code":"invalid","message":"password: at least 8 characters","field":"password"}"#
-        );
+        assert_eq!(body, r#"{"code":"invalid","message":"password: at least 8 characters","field":"password"}"#);
     }
 }

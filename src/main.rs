@@ -35,9 +35,8 @@ async fn main() -> ExitCode {
 async fn start() -> Result<(), String> {
     let settings = Settings::load().map_err(|e| e.to_string())?;
     // cargo-leptos compiles its settings in and sets LEPTOS_* for `cargo leptos serve`.
-    let mut options = leptos::config::get_configuration(None)
-        .map_err(|e| format!("LEPTOS_OUTPUT_NAME: {e}"))?
-        .leptos_options;
+    let mut options =
+        leptos::config::get_configuration(None).map_err(|e| format!("LEPTOS_OUTPUT_NAME: {e}"))?.leptos_options;
     // A release build's /pkg/ files carry content hashes listed in hash.txt beside the
     // binary; follow it unless LEPTOS_HASH_FILES says otherwise.
     if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
@@ -68,7 +67,14 @@ async fn manage_user(action: &str, name: &str) -> Result<(), String> {
     };
     let found = found.map_err(|e| e.message)?;
     if found {
-        audit::record(&pool, event, None, None, &ClientInfo { user_agent: Some(format!("latch users {action} {name}")), ip: None }).await;
+        audit::record(
+            &pool,
+            event,
+            None,
+            None,
+            &ClientInfo { user_agent: Some(format!("latch users {action} {name}")), ip: None },
+        )
+        .await;
     }
     pool.close().await;
     if found {

@@ -109,8 +109,5 @@ fn prepare_sqlite(url: &str) -> Result<String, DbError> {
 
 /// Now, in unix seconds: the unit of every timestamp column and claim.
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
 }

@@ -20,10 +20,7 @@ impl Username {
             return Err(AppError::invalid("username", "username: 3 to 32 characters"));
         }
         if !name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-')) {
-            return Err(AppError::invalid(
-                "username",
-                "username: only letters, digits, '_', '.' and '-'",
-            ));
+            return Err(AppError::invalid("username", "username: only letters, digits, '_', '.' and '-'"));
         }
         Ok(Username(name))
     }

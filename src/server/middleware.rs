@@ -150,8 +150,10 @@ mod tests {
 #[cfg(test)]
 mod in_process {
     use super::*;
-    use crate::server::{db::now, settings::Settings, sessions::ClientInfo, AppState};
-    use axum::{body::Body, http::Request as HttpRequest, middleware::from_fn_with_state, routing::get, Extension, Router};
+    use crate::server::{db::now, sessions::ClientInfo, settings::Settings, AppState};
+    use axum::{
+        body::Body, http::Request as HttpRequest, middleware::from_fn_with_state, routing::get, Extension, Router,
+    };
     use tower::ServiceExt;
     use tower_cookies::CookieManagerLayer;
 
@@ -203,12 +205,8 @@ mod in_process {
         let request = HttpRequest::get("/probe").header("cookie", header).body(Body::empty()).unwrap();
         let response = app(f.state.clone()).oneshot(request).await.unwrap();
         let status = response.status();
-        let set_cookies = response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .collect();
+        let set_cookies =
+            response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
         let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
         Answer { status, who: String::from_utf8_lossy(&body).into_owned(), set_cookies }
     }

@@ -91,9 +91,10 @@ impl AppState {
     /// Connects and migrates the database and loads the keys.
     pub async fn new(settings: &Settings, leptos_options: LeptosOptions) -> Result<Self, StartError> {
         let db = db::connect(&settings.database_url).await.map_err(|e| StartError(e.to_string()))?;
-        let ring = keys::load(settings.jwt_secret.as_ref(), settings.jwt_algorithm, &db, settings.refresh_token_lifetime)
-            .await
-            .map_err(|e| StartError(format!("JWT_SECRET: cannot load the stored keys: {e}")))?;
+        let ring =
+            keys::load(settings.jwt_secret.as_ref(), settings.jwt_algorithm, &db, settings.refresh_token_lifetime)
+                .await
+                .map_err(|e| StartError(format!("JWT_SECRET: cannot load the stored keys: {e}")))?;
         let hasher = Hasher::new().map_err(|_| StartError("argon2: cannot hash".into()))?;
         Ok(AppState {
             db,

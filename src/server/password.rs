@@ -37,7 +37,13 @@ fn argon2(params: Params) -> Argon2<'static> {
 }
 
 /// Hashes into `out` using (and, if needed, growing) the thread's reusable memory.
-fn compute(password: &[u8], salt: &[u8], params: Params, out: &mut [u8], memory: &mut Vec<Block>) -> Result<(), HashError> {
+fn compute(
+    password: &[u8],
+    salt: &[u8],
+    params: Params,
+    out: &mut [u8],
+    memory: &mut Vec<Block>,
+) -> Result<(), HashError> {
     if memory.len() < params.block_count() {
         memory.resize(params.block_count(), Block::default());
     }
@@ -101,7 +107,10 @@ impl Hasher {
         Ok(Hasher { jobs: Mutex::new(sender), dummy_hash })
     }
 
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static) -> Result<T, HashError> {
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> Result<T, HashError> {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |memory| {
             let _ = reply.send(work(memory));

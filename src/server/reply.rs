@@ -64,11 +64,7 @@ pub struct FormTargets<'a> {
 
 /// A browser posting a form without JavaScript asks for HTML; the WASM client never does.
 fn is_plain_form_post(parts: &Parts) -> bool {
-    parts
-        .headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"))
+    parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
 }
 
 /// Finishes a server function: with JavaScript, the JSON result and the error's status;

@@ -26,9 +26,7 @@ impl ClientInfo {
     pub fn of(headers: &http::HeaderMap, extensions: &http::Extensions) -> Self {
         ClientInfo {
             user_agent: headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
-            ip: extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip().to_string()),
+            ip: extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string()),
         }
     }
 }
@@ -66,14 +64,13 @@ pub async fn has_used_address(db: &Db, user_id: &str, ip: &str) -> Result<bool, 
 
 /// Ends every session of the user but `keep`.
 pub async fn revoke_others(db: &Db, user_id: &str, keep: &str) -> Result<u64, AppError> {
-    let revoked = sqlx::query(
-        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL",
-    )
-    .bind(now())
-    .bind(user_id)
-    .bind(keep)
-    .execute(db)
-    .await?;
+    let revoked =
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL")
+            .bind(now())
+            .bind(user_id)
+            .bind(keep)
+            .execute(db)
+            .await?;
     Ok(revoked.rows_affected())
 }
 

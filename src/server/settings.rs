@@ -84,10 +84,7 @@ impl Settings {
 
     /// Layers the sources; `env` answers an upper-case key. Split out so tests need not
     /// touch the process environment.
-    pub fn from_sources(
-        file: Option<&str>,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, SettingsError> {
+    pub fn from_sources(file: Option<&str>, env: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let mut values = parse_toml(EMBEDDED, "embedded Leptos.toml")?;
         if let Some(file) = file {
             values.extend(parse_toml(file, "Leptos.toml")?);
@@ -99,7 +96,10 @@ impl Settings {
         };
 
         let database_url = get("database_url")?;
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
             return Err(SettingsError("DATABASE_URL: must start with sqlite:// or postgres://".into()));
         }
         let jwt_secret = get("jwt_secret")?;
@@ -161,7 +161,9 @@ fn seconds(value: &str, key: &str, min: i64) -> Result<i64, SettingsError> {
         // Ten years: past that, a lifetime is a mistake, and it keeps `iat + lifetime` far
         // from overflow.
         Ok(n) if (min..=315_360_000).contains(&n) => Ok(n),
-        _ => Err(SettingsError(format!("{key}: must be a whole number of seconds from {min} to 315360000, got {value:?}"))),
+        _ => Err(SettingsError(format!(
+            "{key}: must be a whole number of seconds from {min} to 315360000, got {value:?}"
+        ))),
     }
 }
 
@@ -182,8 +184,7 @@ fn boolean(value: &str, key: &str) -> Result<bool, SettingsError> {
 
 /// A cookie name is an RFC 6265 token.
 fn cookie_name(value: String, key: &str) -> Result<String, SettingsError> {
-    let ok = !value.is_empty()
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    let ok = !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
     if ok {
         Ok(value)
     } else {
@@ -220,7 +221,8 @@ mod tests {
     #[test]
     fn the_environment_overrides_the_file_which_overrides_the_defaults() {
         let file = "access_token_lifetime = 60\nrefresh_reuse_grace = 3\n";
-        let s = Settings::from_sources(Some(file), |k| (k == "ACCESS_TOKEN_LIFETIME").then(|| "5".to_string())).unwrap();
+        let s =
+            Settings::from_sources(Some(file), |k| (k == "ACCESS_TOKEN_LIFETIME").then(|| "5".to_string())).unwrap();
         assert_eq!(s.access_token_lifetime, 5);
         assert_eq!(s.refresh_reuse_grace, 3);
     }

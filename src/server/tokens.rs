@@ -331,7 +331,11 @@ mod tests {
         for missing in ["exp", "iat", "sub", "typ", "sid", "jti", "iss", "aud"] {
             let mut c = claims("access", n, n + 300);
             c.as_object_mut().unwrap().remove(missing);
-            assert_eq!(t.verify(&forge(header(&t), c, SECRET), TokenType::Access), Err(TokenError::Invalid), "{missing}");
+            assert_eq!(
+                t.verify(&forge(header(&t), c, SECRET), TokenType::Access),
+                Err(TokenError::Invalid),
+                "{missing}"
+            );
         }
     }
 
@@ -369,7 +373,8 @@ mod tests {
         // Another service, holding only the published key:
         let mut v = Validation::new(Algorithm::EdDSA);
         v.set_audience(&["latch"]);
-        let outside = jsonwebtoken::decode::<Claims>(&token, &jsonwebtoken::DecodingKey::from_ed_components(&x).unwrap(), &v);
+        let outside =
+            jsonwebtoken::decode::<Claims>(&token, &jsonwebtoken::DecodingKey::from_ed_components(&x).unwrap(), &v);
         assert_eq!(outside.unwrap().claims.sub, "u1");
         assert_eq!(t.jwks()["keys"][0]["kid"], kid);
     }

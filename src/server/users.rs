@@ -35,12 +35,10 @@ pub async fn create(db: &Db, username: &Username, password_hash: &str) -> Result
 }
 
 pub async fn find_by_name(db: &Db, username: &Username) -> Result<Option<StoredUser>, AppError> {
-    let row = sqlx::query(
-        "SELECT id, username, password_hash, disabled_at FROM users WHERE username_key = $1",
-    )
-    .bind(username.key())
-    .fetch_optional(db)
-    .await?;
+    let row = sqlx::query("SELECT id, username, password_hash, disabled_at FROM users WHERE username_key = $1")
+        .bind(username.key())
+        .fetch_optional(db)
+        .await?;
     let Some(row) = row else { return Ok(None) };
     Ok(Some(StoredUser {
         user: User { id: row.try_get("id")?, username: row.try_get("username")? },
@@ -89,7 +87,8 @@ pub async fn disable(db: &Db, username: &Username) -> Result<bool, AppError> {
 
 /// Deletes an account and (by the foreign key) its sessions.
 pub async fn delete(db: &Db, username: &Username) -> Result<bool, AppError> {
-    let user = sqlx::query("SELECT id FROM users WHERE username_key = $1").bind(username.key()).fetch_optional(db).await?;
+    let user =
+        sqlx::query("SELECT id FROM users WHERE username_key = $1").bind(username.key()).fetch_optional(db).await?;
     let Some(user) = user else { return Ok(false) };
     let id: String = user.try_get("id")?;
     // Explicitly too: SQLite enforces foreign keys only when asked.

@@ -42,8 +42,11 @@ async fn changing_the_password_needs_the_current_one_and_a_valid_new_one() {
         "signed out"
     );
     app.register("careful", PASSWORD).await;
-    for (current, new, field) in [("wrong password", "another secret", "current_password"), (PASSWORD, "short", "new_password")] {
-        let response = app.post_form("/api/change_password", &[("current_password", current), ("new_password", new)]).await;
+    for (current, new, field) in
+        [("wrong password", "another secret", "current_password"), (PASSWORD, "short", "new_password")]
+    {
+        let response =
+            app.post_form("/api/change_password", &[("current_password", current), ("new_password", new)]).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["field"], field);

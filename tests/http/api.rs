@@ -204,9 +204,8 @@ async fn a_plain_form_login_redirects_to_next_with_303() {
 #[tokio::test]
 async fn a_failed_plain_form_login_goes_back_to_the_form_naming_the_error() {
     let app = spawn_app(&[]).await;
-    let response = app
-        .post_html_form("/api/login", &[("username", "nobody"), ("password", PASSWORD), ("next", "/profile")])
-        .await;
+    let response =
+        app.post_html_form("/api/login", &[("username", "nobody"), ("password", PASSWORD), ("next", "/profile")]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()["location"], "/login?next=%2Fprofile&error=invalid_credentials");
     let page = app.get("/login?next=%2Fprofile&error=invalid_credentials").await.text().await.unwrap();

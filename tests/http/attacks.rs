@@ -89,7 +89,8 @@ async fn another_hmac_strength_hs512_with_the_right_key() {
     let (app, access, _) = target().await;
     let mut h: jsonwebtoken::Header = serde_json::from_value(header_of(&access)).unwrap();
     h.alg = jsonwebtoken::Algorithm::HS512;
-    let forged = jsonwebtoken::encode(&h, &claims(&access), &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes())).unwrap();
+    let forged =
+        jsonwebtoken::encode(&h, &claims(&access), &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes())).unwrap();
     refused(&app, Some(&forged), None).await;
 }
 
@@ -156,13 +157,15 @@ async fn embedded_jwk_header() {
 #[tokio::test]
 async fn wrong_issuer() {
     let (app, access, _) = target().await;
-    refused(&app, Some(&resign(&access, header_of(&access), SECRET.as_bytes(), |c| c["iss"] = json!("evil"))), None).await;
+    refused(&app, Some(&resign(&access, header_of(&access), SECRET.as_bytes(), |c| c["iss"] = json!("evil"))), None)
+        .await;
 }
 
 #[tokio::test]
 async fn wrong_audience() {
     let (app, access, _) = target().await;
-    refused(&app, Some(&resign(&access, header_of(&access), SECRET.as_bytes(), |c| c["aud"] = json!("other"))), None).await;
+    refused(&app, Some(&resign(&access, header_of(&access), SECRET.as_bytes(), |c| c["aud"] = json!("other"))), None)
+        .await;
 }
 
 #[tokio::test]
@@ -240,7 +243,9 @@ async fn refresh_replay_after_password_change() {
     let (app, _, refresh) = target().await;
     let other = app.another_client("127.0.0.11");
     other.login("target", PASSWORD).await;
-    other.post_form("/api/change_password", &[("current_password", PASSWORD), ("new_password", "new password 1")]).await;
+    other
+        .post_form("/api/change_password", &[("current_password", PASSWORD), ("new_password", "new password 1")])
+        .await;
     refused(&app, None, Some(&refresh)).await;
 }
 
@@ -267,7 +272,10 @@ async fn parallel_refresh_race_rotates_once_and_logs_nobody_out() {
     outlive(1).await;
     let racers: Vec<_> = (0..6)
         .map(|_| {
-            let request = app.http.post(format!("{}/api/current_user", app.base)).header("cookie", format!("jwt_refresh={refresh}"));
+            let request = app
+                .http
+                .post(format!("{}/api/current_user", app.base))
+                .header("cookie", format!("jwt_refresh={refresh}"));
             tokio::spawn(async move {
                 let response = request.send().await.unwrap();
                 let jti = cookie_named(&set_cookies(&response), "jwt_refresh").map(|c| claims(&c.value)["jti"].clone());
@@ -347,9 +355,8 @@ async fn state_changing_function_called_with_get() {
 
 async fn next_stays_on_site(next: &str) {
     let (app, _, _) = target().await;
-    let response = app
-        .post_html_form("/api/login", &[("username", "target"), ("password", PASSWORD), ("next", next)])
-        .await;
+    let response =
+        app.post_html_form("/api/login", &[("username", "target"), ("password", PASSWORD), ("next", next)]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()["location"], "/", "{next}");
 }

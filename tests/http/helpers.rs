@@ -31,9 +31,7 @@ impl SetCookie {
         self.attributes.iter().any(|a| a.eq_ignore_ascii_case(attribute))
     }
     pub fn max_age(&self) -> Option<i64> {
-        self.attributes
-            .iter()
-            .find_map(|a| a.strip_prefix("Max-Age=").and_then(|v| v.parse().ok()))
+        self.attributes.iter().find_map(|a| a.strip_prefix("Max-Age=").and_then(|v| v.parse().ok()))
     }
 }
 
