@@ -3,22 +3,28 @@
 //! `Referer`) names another site is refused with `403` before any work is done.
 //! Non-browser clients send none of these headers and pass.
 
+use super::AppState;
 use crate::error::{AppError, ErrorCode};
 use axum::{
-    extract::Request,
+    extract::{Request, State},
     http::{header, HeaderMap, Method},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 
-pub async fn same_site_only(request: Request, next: Next) -> Response {
+/// The site's own origin is `PUBLIC_ORIGIN` when set (a proxy in front may rewrite
+/// `Host`), else the request's `Host`.
+pub async fn same_site_only(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| request.uri().authority().map(|a| a.to_string()));
+    let host = match &state.public_origin {
+        Some(origin) => Some(authority_of(origin).to_string()),
+        None => request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| request.uri().authority().map(|a| a.to_string())),
+    };
     if !safe && is_cross_site(request.headers(), host.as_deref()) {
         return AppError::new(ErrorCode::Forbidden, "cross-site request refused").into_response();
     }
@@ -41,7 +47,7 @@ fn is_cross_site(headers: &HeaderMap, host: Option<&str>) -> bool {
 }
 
 /// `https://host:port/path` → `host:port`; `null` and garbage → "".
-fn authority_of(url: &str) -> &str {
+pub fn authority_of(url: &str) -> &str {
     url.split_once("://").map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or("")).unwrap_or("")
 }
 

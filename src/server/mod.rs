@@ -68,6 +68,8 @@ pub struct AppState {
     /// Seconds a rotated refresh token is still honoured.
     pub grace: i64,
     pub throttle: throttle::Policy,
+    /// The site's origin as browsers see it, when a proxy in front rewrites `Host`.
+    pub public_origin: Option<String>,
 }
 
 /// Why the server could not start: one line for the operator.
@@ -107,6 +109,7 @@ impl AppState {
                 address: throttle::Limits { free: settings.throttle_address_failures, window: 15 * 60 },
                 registration: throttle::Limits { free: settings.throttle_registrations, window: 60 * 60 },
             },
+            public_origin: settings.public_origin.clone(),
             leptos_options,
         })
     }
@@ -184,7 +187,7 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, page_context, page_shell)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(state.clone(), middleware::authenticate))
-        .layer(from_fn(csrf::same_site_only))
+        .layer(from_fn_with_state(state.clone(), csrf::same_site_only))
         .layer(CookieManagerLayer::new())
         .layer(from_fn_with_state(state.clone(), headers::protective_headers))
         .layer(from_fn(cache_static))

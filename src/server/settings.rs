@@ -25,6 +25,9 @@ pub struct Settings {
     pub throttle_registrations: i64,
     pub key_propagation: i64,
     pub jwt_algorithm: super::keys::Signing,
+    /// `https://app.example.com`: the origin cross-site checks compare against, for a
+    /// proxy that rewrites `Host`. `None`: the request's `Host`.
+    pub public_origin: Option<String>,
 }
 
 /// Why the settings were refused: always names the key.
@@ -55,6 +58,7 @@ impl fmt::Debug for Settings {
             .field("throttle_registrations", &self.throttle_registrations)
             .field("key_propagation", &self.key_propagation)
             .field("jwt_algorithm", &self.jwt_algorithm)
+            .field("public_origin", &self.public_origin)
             .finish()
     }
 }
@@ -128,6 +132,20 @@ impl Settings {
                 "HS256" => super::keys::Signing::Hs256,
                 "EdDSA" => super::keys::Signing::EdDsa,
                 other => return Err(SettingsError(format!("JWT_ALGORITHM: must be HS256 or EdDSA, got {other:?}"))),
+            },
+            public_origin: match get("public_origin")?.trim() {
+                "" => None,
+                origin
+                    if (origin.starts_with("https://") || origin.starts_with("http://"))
+                        && !origin.trim_start_matches("https://").trim_start_matches("http://").contains('/') =>
+                {
+                    Some(origin.to_string())
+                }
+                other => {
+                    return Err(SettingsError(format!(
+                        "PUBLIC_ORIGIN: must be scheme://host[:port] with no path, got {other:?}"
+                    )))
+                }
             },
         };
         if settings.access_token_key == settings.refresh_token_key {
@@ -238,6 +256,7 @@ mod tests {
             ("ACCESS_TOKEN_KEY", "a b"),
             ("THROTTLE_ACCOUNT_FAILURES", "-1"),
             ("JWT_ALGORITHM", "none"),
+            ("PUBLIC_ORIGIN", "app.example.com/path"),
         ] {
             let err = with_env(&[(key, value)]).unwrap_err();
             assert!(err.0.starts_with(key), "{err} should name {key}");

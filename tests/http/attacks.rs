@@ -514,3 +514,25 @@ async fn protected_page_path_tricks() {
         }
     }
 }
+
+#[tokio::test]
+async fn behind_a_proxy_the_public_origin_is_the_site() {
+    let app = spawn_app(&[("PUBLIC_ORIGIN", "https://app.example.com")]).await;
+    let post = |origin: &'static str| {
+        app.request(reqwest::Method::POST, "/api/register")
+            .header("origin", origin)
+            .form(&[("username", "proxied"), ("password", PASSWORD)])
+    };
+    // The proxy's Host is 127.0.0.1:port; the browser's Origin is the public one.
+    assert_eq!(app.send(post("https://app.example.com")).await.status(), StatusCode::OK);
+    app.forget_cookies();
+    assert_eq!(app.send(post("https://evil.example")).await.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn both_cookies_together_stay_well_under_four_kilobytes() {
+    let app = spawn_app(&[]).await;
+    let response = app.register(&"u".repeat(32), &"p".repeat(1024)).await;
+    let total: usize = set_cookies(&response).iter().map(|c| c.raw.len()).sum();
+    assert!(total < 2048, "{total} bytes of Set-Cookie for the longest username");
+}
