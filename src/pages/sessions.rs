@@ -5,6 +5,7 @@
 use crate::{
     api::{list_sessions, recent_events},
     app::AuthState,
+    error::AppError,
     shared::{format_utc, login_url_for, AuditEntry, SessionInfo},
 };
 use leptos::prelude::*;
@@ -24,46 +25,42 @@ pub fn SessionsPage() -> impl IntoView {
         >
             <section class="card">
                 <h1>"Where you are signed in"</h1>
-                <Suspense fallback=|| view! { <p class="status">"Loading…"</p> }>
-                    {move || {
-                        sessions
-                            .get()
-                            .map(|result| match result {
-                                Ok(list) => {
-                                    view! {
-                                        <ul class="sessions" data-testid="sessions">
-                                            {list.into_iter().map(session_item).collect_view()}
-                                        </ul>
-                                    }
-                                        .into_any()
-                                }
-                                Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
-                            })
-                    }}
-                </Suspense>
+                <ListOf resource=sessions testid="sessions" item=session_item />
                 <h2>"Recent activity"</h2>
-                <Suspense fallback=|| view! { <p class="status">"Loading…"</p> }>
-                    {move || {
-                        events
-                            .get()
-                            .map(|result| match result {
-                                Ok(list) => {
-                                    view! {
-                                        <ul class="sessions" data-testid="events">
-                                            {list.into_iter().map(event_item).collect_view()}
-                                        </ul>
-                                    }
-                                        .into_any()
-                                }
-                                Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
-                            })
-                    }}
-                </Suspense>
+                <ListOf resource=events testid="events" item=event_item />
                 <p>
                     <a href="/profile">"Back to your profile"</a>
                 </p>
             </section>
         </Show>
+    }
+}
+
+/// A list loaded by a server function: its items, or the error's message.
+#[component]
+fn ListOf<T, V>(resource: Resource<Result<Vec<T>, AppError>>, testid: &'static str, item: fn(T) -> V) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Suspense fallback=|| view! { <p class="status">"Loading…"</p> }>
+            {move || {
+                resource
+                    .get()
+                    .map(|result| match result {
+                        Ok(list) => {
+                            view! {
+                                <ul class="sessions" data-testid=testid>
+                                    {list.into_iter().map(item).collect_view()}
+                                </ul>
+                            }
+                                .into_any()
+                        }
+                        Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
+                    })
+            }}
+        </Suspense>
     }
 }
 

@@ -12,8 +12,8 @@ use std::{path::Path, time::Duration};
 
 pub type Db = AnyPool;
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+/// One set for both databases: the schema uses only SQL both accept.
+static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 
 #[derive(Debug)]
 pub struct DbError(pub String);
@@ -63,8 +63,7 @@ pub async fn connect(url: &SecretString) -> Result<Db, DbError> {
         })
         .await?;
     }
-    let migrator = if is_sqlite { &SQLITE_MIGRATIONS } else { &POSTGRES_MIGRATIONS };
-    retry_start_race("apply migrations", || async { migrator.run(&pool).await.map_err(|e| e.to_string()) }).await?;
+    retry_start_race("apply migrations", || async { MIGRATIONS.run(&pool).await.map_err(|e| e.to_string()) }).await?;
     Ok(pool)
 }
 

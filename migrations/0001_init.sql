@@ -1,5 +1,6 @@
 -- Users, their sessions (one per sign-in) and the signing keys.
--- Timestamps are unix seconds; ids are UUID text. The same schema as migrations/postgres.
+-- Timestamps are unix seconds; ids are UUID text. One set of migrations serves SQLite
+-- and PostgreSQL alike: only SQL both accept.
 
 CREATE TABLE users (
     id            TEXT PRIMARY KEY,
