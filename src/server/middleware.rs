@@ -11,7 +11,6 @@
 //! 4. Anything else: anonymous, and both cookies cleared.
 
 use super::{
-    audit::{self, Event},
     auth::issue_pair,
     cookies::Presented,
     sessions::{self, ClientInfo, Refresh},
@@ -65,7 +64,8 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
     next.run(request).await
 }
 
-/// `jar` is where new cookies go; `extensions` (the peer address) serve the audit log.
+/// `jar` is where new cookies go; the headers carry the tokens, and with `extensions`
+/// (the peer address) name the client for the audit log.
 async fn resolve(
     state: &AppState,
     jar: &Cookies,
@@ -88,12 +88,7 @@ async fn resolve(
         let outcome = sessions::refresh(&state.db, &claims, &new_jti, lifetime, state.grace, &client).await?;
         let (user, jti) = match outcome {
             Refresh::Rotated { user, jti } | Refresh::Raced { user, jti } => (user, jti),
-            Refresh::Reused => {
-                audit::record(&state.db, Event::ReuseDetected, Some(&claims.sub), Some(&claims.sid), &client).await;
-                state.cookies.clear(jar);
-                return Ok(None);
-            }
-            Refresh::Refused => {
+            Refresh::Reused | Refresh::Refused => {
                 state.cookies.clear(jar);
                 return Ok(None);
             }

@@ -117,7 +117,8 @@ pub enum Refresh {
     Raced { user: User, jti: String },
     /// Revoked, expired, unknown, or a disabled user.
     Refused,
-    /// A replay past the grace window: the whole session has just been revoked.
+    /// A replay past the grace window: the whole session has just been revoked (and
+    /// the reuse audited).
     Reused,
 }
 
@@ -192,17 +193,23 @@ pub async fn refresh(
         }
         // Lost the race to a concurrent refresh: judge the token against what won.
         return match load(db, &claims.sid, &claims.sub).await? {
-            Some(winner) if winner.live => Ok(judge_replay(db, winner, claims, grace).await?),
+            Some(winner) if winner.live => Ok(judge_replay(db, winner, claims, grace, client).await?),
             _ => Ok(Refresh::Refused),
         };
     }
-    judge_replay(db, session, claims, grace).await
+    judge_replay(db, session, claims, grace, client).await
 }
 
 /// A token that is not the session's current one: the one just rotated away, inside the
 /// grace window, is a race; anything else is reuse of a stolen or stale token, and the
 /// whole session goes.
-async fn judge_replay(db: &Db, session: SessionRow, claims: &Claims, grace: i64) -> Result<Refresh, AppError> {
+async fn judge_replay(
+    db: &Db,
+    session: SessionRow,
+    claims: &Claims,
+    grace: i64,
+    client: &ClientInfo,
+) -> Result<Refresh, AppError> {
     let in_grace = session.previous_jti.as_deref() == Some(claims.jti.as_str())
         && session.rotated_at.is_some_and(|at| now() - at <= grace);
     if in_grace {
@@ -210,6 +217,7 @@ async fn judge_replay(db: &Db, session: SessionRow, claims: &Claims, grace: i64)
     }
     tracing::warn!(sid = %claims.sid, user = %claims.sub, "refresh token reuse detected; session revoked");
     revoke(db, &claims.sid).await?;
+    audit::record(db, Event::ReuseDetected, Some(&claims.sub), Some(&claims.sid), client).await;
     Ok(Refresh::Reused)
 }
 

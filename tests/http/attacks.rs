@@ -262,6 +262,10 @@ async fn refresh_reuse_after_the_grace_window_revokes_the_whole_session() {
     app.forget_cookies();
     app.set_cookie("jwt_refresh", &owners);
     assert_eq!(app.current_user().await, json!(null), "the owner's newer token died with the session");
+    // The owner signs in again and sees what happened.
+    app.login("target", PASSWORD).await;
+    let events: Vec<Value> = app.post_form("/api/events", &[]).await.json().await.unwrap();
+    assert!(events.iter().any(|e| e["event"] == "reuse_detected"), "{events:?}");
 }
 
 #[tokio::test]
