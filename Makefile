@@ -51,7 +51,9 @@ test-rust: pg-fresh
 # --- PostgreSQL (Debian's server, a private data directory and port) ----------------
 
 PG_BIN       = $(lastword $(sort $(wildcard /usr/lib/postgresql/*/bin)))
-PG_DIR      := $(CURDIR)/target/pg
+# Outside the clone: the server runs as the `postgres` user, which may not be allowed
+# into the folder the clone lives in.
+PG_DIR      ?= /tmp/latch-pg-$(PG_PORT)
 PG_PORT     ?= 55432
 PG_ADMIN_URL = postgres://latch@127.0.0.1:$(PG_PORT)/postgres
 # initdb refuses to run as root: as root, run the server as the `postgres` user.
@@ -82,15 +84,14 @@ pg-stop:
 	@if [ -f $(PG_DIR)/data/PG_VERSION ]; then \
 	  $(PG_AS) $(PG_BIN)/pg_ctl -D $(PG_DIR)/data -m fast stop >/dev/null 2>&1 || true; fi
 
-# The app on a local PostgreSQL (database `latch`, created once).
-dev-pg: tools pg-start
-	@$(PG_BIN)/psql "$(PG_ADMIN_URL)" -tAc "SELECT 1 FROM pg_database WHERE datname = 'latch'" | grep -q 1 || \
-	  $(PG_BIN)/psql "$(PG_ADMIN_URL)" -c "CREATE DATABASE latch" >/dev/null
-	DATABASE_URL=postgres://latch@127.0.0.1:$(PG_PORT)/latch cargo leptos watch
-
-# Playwright in Debian's Chromium against the release build (end2end/).
-test-e2e: release tool-chromium tool-npm
-	cd end2end && npx playwright test
+# The app on a local PostgreSQL of its own (port 55442, data in data/pg, kept between
+# runs; `make test` uses another one and wipes it), database `latch` created once.
+DEV_PG := PG_PORT=55442 PG_DIR=$(CURDIR)/data/pg
+dev-pg: tools
+	@$(MAKE) --no-print-directory pg-start $(DEV_PG)
+	@$(PG_BIN)/psql "postgres://latch@127.0.0.1:55442/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = 'latch'" | grep -q 1 || \
+	  $(PG_BIN)/psql "postgres://latch@127.0.0.1:55442/postgres" -c "CREATE DATABASE latch" >/dev/null
+	DATABASE_URL=postgres://latch@127.0.0.1:55442/latch cargo leptos watch
 
 # --- benchmark ----------------------------------------------------------------------
 
