@@ -157,9 +157,13 @@ pub async fn load(
     }
     // Racing first starts: the primary key lets exactly one insert win; all read it back.
     insert(db, "signing", 0).await?;
+    reload(signing, db, keep).await
+}
+
+/// The stored keys as they stand now: what a running instance re-reads, with no write.
+pub async fn reload(signing: Signing, db: &Db, keep: i64) -> Result<KeyRing, sqlx::Error> {
     let stored = stored_keys(db, signing).await?;
-    KeyRing::from_stored(stored, now(), keep)
-        .ok_or_else(|| sqlx::Error::Protocol("jwt_keys is empty after inserting a key".into()))
+    KeyRing::from_stored(stored, now(), keep).ok_or_else(|| sqlx::Error::Protocol("jwt_keys is empty".into()))
 }
 
 /// Adds a key that signs from `now + propagation`, and forgets keys no token can carry

@@ -2,8 +2,8 @@
 //! compiled only with the `ssr` feature.
 //!
 //! A request passes, outermost first: header and body limits → compression → cache
-//! and protective headers → cookies → cross-site refusal → authentication → the route (a page, a server function, `/healthz`, or a
-//! static file).
+//! and protective headers → cookies → cross-site refusal → authentication → the route
+//! (a page, a server function, `/healthz`, `/.well-known/jwks.json`, or a static file).
 
 pub mod audit;
 pub mod auth;
@@ -158,7 +158,7 @@ async fn reload_keys(state: AppState, settings: Settings) {
     let period = std::time::Duration::from_millis((settings.key_propagation as u64 * 1000 / 2).max(500));
     loop {
         tokio::time::sleep(period).await;
-        match keys::load(None, settings.jwt_algorithm, &state.db, settings.refresh_token_lifetime).await {
+        match keys::reload(settings.jwt_algorithm, &state.db, settings.refresh_token_lifetime).await {
             Ok(ring) => state.tokens.replace_ring(ring),
             Err(error) => tracing::warn!(%error, "cannot reload the signing keys; keeping the current ones"),
         }
