@@ -42,13 +42,9 @@ impl Event {
     }
 }
 
-/// Writes one event, on the pool or inside the caller's transaction. A failure to write
-/// is logged, never the request's failure: the database error that caused it surfaces
-/// on the request's own queries.
-pub async fn record<'e, E>(db: E, event: Event, user_id: Option<&str>, session_id: Option<&str>, client: &ClientInfo)
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
+/// Writes one event. A failure to write is logged, never the request's failure: the
+/// database error that caused it surfaces on the request's own queries.
+pub async fn record(db: &Db, event: Event, user_id: Option<&str>, session_id: Option<&str>, client: &ClientInfo) {
     let written = sqlx::query(
         "INSERT INTO audit_events (id, at, event, user_id, session_id, ip, user_agent) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",

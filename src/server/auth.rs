@@ -26,6 +26,8 @@ struct Request {
     state: AppState,
     parts: Parts,
     jar: Cookies,
+    /// Read once: the session row, the throttle and the audit log all name the client.
+    client: ClientInfo,
 }
 
 impl Request {
@@ -38,20 +40,17 @@ impl Request {
             tracing::error!("server function called outside CookieManagerLayer");
             return Err(AppError::internal());
         };
-        Ok(Request { state, parts, jar })
+        let client = ClientInfo::of(&parts.headers, &parts.extensions);
+        Ok(Request { state, parts, jar, client })
     }
 
     fn identity(&self) -> Option<&Identity> {
         self.parts.extensions.get::<Identity>()
     }
 
-    fn client(&self) -> ClientInfo {
-        ClientInfo::of(&self.parts.headers, &self.parts.extensions)
-    }
-
     /// The peer's address: what throttling counts per client.
     fn address(&self) -> String {
-        self.client().ip.unwrap_or_else(|| "unknown".to_string())
+        self.client.ip.clone().unwrap_or_else(|| "unknown".to_string())
     }
 
     /// Opens a fresh session for `user` and sets its cookies, replacing any the browser
@@ -61,8 +60,8 @@ impl Request {
             sessions::revoke(&self.state.db, &previous.sid).await?;
         }
         let jti = uuid::Uuid::new_v4().to_string();
-        let sid = sessions::create(&self.state.db, &user.id, &jti, self.state.tokens.refresh_lifetime, &self.client())
-            .await?;
+        let sid =
+            sessions::create(&self.state.db, &user.id, &jti, self.state.tokens.refresh_lifetime, &self.client).await?;
         let pair = issue_pair(&self.state, user, &sid, &jti)?;
         self.state.cookies.set(&self.jar, pair);
         Ok(sid)
@@ -77,7 +76,7 @@ impl Request {
     }
 
     async fn audit(&self, event: Event, user_id: Option<&str>, session_id: Option<&str>) {
-        audit::record(&self.state.db, event, user_id, session_id, &self.client()).await;
+        audit::record(&self.state.db, event, user_id, session_id, &self.client).await;
     }
 }
 
@@ -205,8 +204,9 @@ pub async fn change_password(current_password: String, new_password: String) -> 
         message: e.message.replacen("password", "new_password", 1),
         ..e
     })?;
+    let not_yours = || AppError::invalid("current_password", "current_password: that is not your password");
     if current_password.chars().count() > 1024 {
-        return Err(AppError::invalid("current_password", "current_password: that is not your password"));
+        return Err(not_yours());
     }
     let stored = users::password_hash(db, &identity.user.id).await?;
     if stored.is_none() {
@@ -214,7 +214,7 @@ pub async fn change_password(current_password: String, new_password: String) -> 
     }
     let hasher = &request.state.hasher;
     if !hasher.verify(&current_password, stored).await.map_err(|_| AppError::internal())? {
-        return Err(AppError::invalid("current_password", "current_password: that is not your password"));
+        return Err(not_yours());
     }
     let hash = hasher.hash(new_password).await.map_err(|_| AppError::internal())?;
     users::set_password_hash(db, &identity.user.id, &hash).await?;
