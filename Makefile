@@ -39,6 +39,10 @@ serve: release
 test: test-rust test-e2e
 	@echo "make test: all suites passed"
 
+# Playwright in Debian's Chromium against the release build (end2end/).
+test-e2e: release tool-chromium tool-npm
+	cd end2end && npx playwright test
+
 # Unit tests (src/) and the HTTP integration tests (tests/http/) against the real
 # server: once on SQLite, once more on PostgreSQL. The PostgreSQL server is stopped
 # afterwards, pass or fail.
