@@ -12,7 +12,7 @@ use leptos::prelude::*;
 #[server(prefix = "/api", endpoint = "register")]
 pub async fn register(username: String, password: String) -> Result<User, AppError> {
     use crate::server::{
-        auth,
+        account::auth,
         reply::{finish, FormTargets},
     };
     finish(auth::register(username, password).await, FormTargets { success: "/profile", failure: "/register" })
@@ -24,7 +24,7 @@ pub async fn register(username: String, password: String) -> Result<User, AppErr
 pub async fn login(username: String, password: String, next: Option<String>) -> Result<User, AppError> {
     use crate::{
         server::{
-            auth,
+            account::auth,
             reply::{finish, FormTargets},
         },
         shared::{encode_query_value, safe_next},
@@ -38,7 +38,7 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
 #[server(prefix = "/api", endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
     use crate::server::{
-        auth,
+        account::auth,
         reply::{finish, FormTargets},
     };
     finish(auth::logout().await, FormTargets { success: "/", failure: "/" })
@@ -47,14 +47,14 @@ pub async fn logout() -> Result<(), AppError> {
 /// The signed-in user, or `null`.
 #[server(prefix = "/api", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<User>, AppError> {
-    Ok(crate::server::auth::current_user())
+    Ok(crate::server::account::auth::current_user())
 }
 
 /// The caller's live sessions, newest first. Protected: `401` when signed out.
 #[server(prefix = "/api", endpoint = "sessions")]
 pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
     use crate::server::{
-        auth,
+        account::auth,
         reply::{finish, FormTargets},
     };
     finish(auth::list_sessions().await, FormTargets { success: "/sessions", failure: "/login?next=%2Fsessions" })
@@ -65,7 +65,7 @@ pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
 #[server(prefix = "/api", endpoint = "change_password")]
 pub async fn change_password(current_password: String, new_password: String) -> Result<u64, AppError> {
     use crate::server::{
-        auth,
+        account::auth,
         reply::{finish, FormTargets},
     };
     finish(
@@ -78,7 +78,7 @@ pub async fn change_password(current_password: String, new_password: String) -> 
 #[server(prefix = "/api", endpoint = "events")]
 pub async fn recent_events() -> Result<Vec<AuditEntry>, AppError> {
     use crate::server::{
-        auth,
+        account::auth,
         reply::{finish, FormTargets},
     };
     finish(auth::recent_events().await, FormTargets { success: "/sessions", failure: "/login?next=%2Fsessions" })

@@ -17,7 +17,7 @@ use leptos_router::{
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    crate::server::headers::content_security_policy(&options);
+    crate::server::guard::headers::content_security_policy(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -49,7 +49,7 @@ pub fn App() -> impl IntoView {
     let initial = SharedValue::new(|| {
         #[cfg(feature = "ssr")]
         {
-            crate::server::auth::current_user()
+            crate::server::account::auth::current_user()
         }
         #[cfg(not(feature = "ssr"))]
         {

@@ -52,11 +52,10 @@ async fn start() -> Result<(), String> {
 
 async fn manage_user(action: &str, name: &str) -> Result<(), String> {
     use latch::server::{
+        account::{domain::Username, users},
         audit::{self, Event},
         db,
-        domain::Username,
-        sessions::ClientInfo,
-        users,
+        session::sessions::ClientInfo,
     };
     let settings = Settings::load().map_err(|e| e.to_string())?;
     let pool = db::connect(&settings.database_url).await.map_err(|e| e.to_string())?;
@@ -88,8 +87,8 @@ async fn manage_user(action: &str, name: &str) -> Result<(), String> {
 async fn rotate_keys() -> Result<(), String> {
     use latch::server::{
         audit::{self, Event},
-        db, keys,
-        sessions::ClientInfo,
+        db,
+        session::{keys, sessions::ClientInfo},
     };
     let settings = Settings::load().map_err(|e| e.to_string())?;
     if settings.jwt_secret.is_some() {

@@ -4,7 +4,7 @@
 
 #![no_main]
 
-use latch::server::{
+use latch::server::session::{
     cookies::CookiePolicy,
     keys::{Key, KeyRing},
     tokens::{TokenType, Tokens},

@@ -4,7 +4,7 @@
 
 use super::{
     db::{now, Db},
-    sessions::ClientInfo,
+    session::sessions::ClientInfo,
 };
 use crate::{error::AppError, shared::AuditEntry};
 use sqlx::Row;

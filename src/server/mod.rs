@@ -5,24 +5,16 @@
 //! and protective headers → cookies → cross-site refusal → authentication → the route
 //! (a page, a server function, `/healthz`, `/.well-known/jwks.json`, or a static file).
 
+pub mod account;
 pub mod audit;
-pub mod auth;
-pub mod cookies;
-pub mod csrf;
 pub mod db;
-pub mod domain;
-pub mod headers;
-pub mod keys;
-pub mod middleware;
-pub mod password;
+pub mod guard;
 pub mod reply;
-pub mod sessions;
+pub mod session;
 pub mod settings;
-pub mod throttle;
-pub mod tokens;
-pub mod users;
 
 use crate::app::{shell, App};
+use account::password::Hasher;
 use axum::{
     body::Body,
     extract::{FromRef, Request, State},
@@ -33,14 +25,13 @@ use axum::{
     serve::ListenerExt,
     Router,
 };
-use cookies::CookiePolicy;
 use db::Db;
+use guard::{csrf, headers, throttle};
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
-use password::Hasher;
+use session::{cookies::CookiePolicy, keys, middleware, tokens::Tokens};
 use settings::Settings;
 use std::{future::Future, net::SocketAddr, sync::Arc};
-use tokens::Tokens;
 use tower_cookies::CookieManagerLayer;
 use tower_http::{
     compression::{

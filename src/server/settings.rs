@@ -24,7 +24,7 @@ pub struct Settings {
     pub throttle_address_failures: i64,
     pub throttle_registrations: i64,
     pub key_propagation: i64,
-    pub jwt_algorithm: super::keys::Signing,
+    pub jwt_algorithm: super::session::keys::Signing,
     /// `https://app.example.com`: the origin cross-site checks compare against, for a
     /// proxy that rewrites `Host`. `None`: the request's `Host`.
     pub public_origin: Option<String>,
@@ -129,8 +129,8 @@ impl Settings {
             throttle_registrations: count(&get("throttle_registrations")?, "THROTTLE_REGISTRATIONS")?,
             key_propagation: seconds(&get("key_propagation")?, "KEY_PROPAGATION", 2)?,
             jwt_algorithm: match get("jwt_algorithm")?.as_str() {
-                "HS256" => super::keys::Signing::Hs256,
-                "EdDSA" => super::keys::Signing::EdDsa,
+                "HS256" => super::session::keys::Signing::Hs256,
+                "EdDSA" => super::session::keys::Signing::EdDsa,
                 other => return Err(SettingsError(format!("JWT_ALGORITHM: must be HS256 or EdDSA, got {other:?}"))),
             },
             public_origin: match get("public_origin")?.trim() {

@@ -159,7 +159,7 @@ impl Tokens {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::keys::Key;
+    use crate::server::session::keys::Key;
     use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
     use sha2::{Digest, Sha256};
 
@@ -170,7 +170,7 @@ mod tests {
     }
 
     fn now() -> i64 {
-        super::super::db::now()
+        crate::server::db::now()
     }
 
     fn parts(token: &str) -> (serde_json::Value, serde_json::Value) {
@@ -363,7 +363,7 @@ mod tests {
 
     #[test]
     fn eddsa_keys_sign_tokens_anyone_can_verify_with_the_public_key() {
-        let key = Key::new(b"an ed25519 seed source", crate::server::keys::Signing::EdDsa);
+        let key = Key::new(b"an ed25519 seed source", crate::server::session::keys::Signing::EdDsa);
         let x = key.public_x.clone().unwrap();
         let kid = key.kid.clone();
         let t = Tokens::new(KeyRing::single(key), 300, 604_800);
@@ -383,7 +383,7 @@ mod tests {
     fn an_hs256_token_keyed_with_the_public_key_is_refused_by_an_eddsa_ring() {
         // The classic confusion: the attacker uses the published public key as an HMAC
         // secret and claims HS256.
-        let key = Key::new(b"an ed25519 seed source", crate::server::keys::Signing::EdDsa);
+        let key = Key::new(b"an ed25519 seed source", crate::server::session::keys::Signing::EdDsa);
         let public = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(key.public_x.clone().unwrap()).unwrap();
         let kid = key.kid.clone();
         let t = Tokens::new(KeyRing::single(key), 300, 604_800);

@@ -1,9 +1,7 @@
 //! The users table.
 
-use super::{
-    db::{now, Db},
-    domain::Username,
-};
+use super::domain::Username;
+use crate::server::db::{now, Db};
 use crate::{error::AppError, shared::User};
 use sqlx::Row;
 

@@ -1,7 +1,7 @@
 //! The two cookies: built in one place, so every `Set-Cookie` (login, refresh, logout)
 //! carries the same attributes: `HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age`.
 
-use super::settings::Settings;
+use crate::server::settings::Settings;
 use tower_cookies::{
     cookie::{time::Duration, SameSite},
     Cookie, Cookies,

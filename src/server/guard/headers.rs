@@ -2,7 +2,7 @@
 //! Leptos puts on its hydration script, and the standard protective headers on every
 //! response.
 
-use super::AppState;
+use crate::server::AppState;
 use axum::{
     extract::{Request, State},
     http::{header, HeaderValue},

@@ -14,7 +14,7 @@
 //! `/.well-known/jwks.json` so other services can verify Latch's access tokens. Either
 //! way the stored material is 32 random bytes: the HMAC secret, or the Ed25519 seed.
 
-use super::db::{now, Db};
+use crate::server::db::{now, Db};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use rand::RngCore;

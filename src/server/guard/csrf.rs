@@ -3,8 +3,8 @@
 //! `Referer`) names another site is refused with `403` before any work is done.
 //! Non-browser clients send none of these headers and pass.
 
-use super::AppState;
 use crate::error::{AppError, ErrorCode};
+use crate::server::AppState;
 use axum::{
     extract::{Request, State},
     http::{header, HeaderMap, Method},

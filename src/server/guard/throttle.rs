@@ -6,8 +6,8 @@
 //! from elsewhere cannot lock its owner out. Unknown usernames are counted like real
 //! ones, so throttling tells nothing about who exists.
 
-use super::db::{now, Db};
 use crate::error::{AppError, ErrorCode};
+use crate::server::db::{now, Db};
 use sqlx::Row;
 
 /// How much failure each scope forgives, and for how long it remembers.

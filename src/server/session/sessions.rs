@@ -3,10 +3,10 @@
 //! window, the one just rotated away). Rotation is one conditional `UPDATE`, so two
 //! concurrent refreshes can never both rotate, on one instance or many.
 
-use super::{
+use super::tokens::Claims;
+use crate::server::{
     audit::{self, Event},
     db::{now, Db},
-    tokens::Claims,
 };
 use crate::{
     error::AppError,

@@ -3,15 +3,20 @@
 //! `api.rs` stay one line each.
 
 use super::{
-    audit::{self, Event},
-    cookies::TokenPair,
-    db::now,
     domain::{Password, Username},
-    middleware::Identity,
-    sessions::{self, ClientInfo},
-    throttle::Scope,
-    tokens::TokenType,
-    users, AppState,
+    users,
+};
+use crate::server::{
+    audit::{self, Event},
+    db::now,
+    guard::throttle::Scope,
+    session::{
+        cookies::TokenPair,
+        middleware::Identity,
+        sessions::{self, ClientInfo},
+        tokens::TokenType,
+    },
+    AppState,
 };
 use crate::{
     error::{AppError, ErrorCode},

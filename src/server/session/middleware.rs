@@ -11,12 +11,11 @@
 //! 4. Anything else: anonymous, and both cookies cleared.
 
 use super::{
-    auth::issue_pair,
     cookies::Presented,
     sessions::{self, ClientInfo, Refresh},
     tokens::TokenType,
-    AppState,
 };
+use crate::server::{account::auth::issue_pair, AppState};
 use crate::{error::AppError, shared::User};
 use axum::{
     extract::{Request, State},
@@ -145,7 +144,7 @@ mod tests {
 #[cfg(test)]
 mod in_process {
     use super::*;
-    use crate::server::{db::now, sessions::ClientInfo, settings::Settings, AppState};
+    use crate::server::{db::now, session::sessions::ClientInfo, settings::Settings, AppState};
     use axum::{
         body::Body, http::Request as HttpRequest, middleware::from_fn_with_state, routing::get, Extension, Router,
     };
@@ -171,8 +170,8 @@ mod in_process {
         .unwrap();
         let options = leptos::config::LeptosOptions::builder().output_name("latch").build();
         let state = AppState::new(&settings, options).await.unwrap();
-        let username = crate::server::domain::Username::parse("probe").unwrap();
-        let user = crate::server::users::create(&state.db, &username, "$argon2id$unused").await.unwrap();
+        let username = crate::server::account::domain::Username::parse("probe").unwrap();
+        let user = crate::server::account::users::create(&state.db, &username, "$argon2id$unused").await.unwrap();
         let refresh_jti = "jti-1".to_string();
         let sid = sessions::create(&state.db, &user.id, &refresh_jti, 3600, &ClientInfo::default()).await.unwrap();
         Fixture { state, _dir: dir, user, sid, refresh_jti }
