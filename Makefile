@@ -44,10 +44,12 @@ test-e2e: release tool-chromium tool-npm
 	cd end2end && npx playwright test
 
 # Unit tests (src/) and the HTTP integration tests (tests/http/) against the real
-# server: once on SQLite, once more on PostgreSQL. The PostgreSQL server is stopped
-# afterwards, pass or fail.
-test-rust: pg-fresh
-	@trap '$(MAKE) --no-print-directory pg-stop' EXIT; \
+# server: once on SQLite, once more on PostgreSQL, with a real SMTP server for the mail
+# tests. Both servers are stopped afterwards, pass or fail.
+test-rust: tool-postgres tool-aiosmtpd
+	@trap '$(MAKE) --no-print-directory pg-stop smtp-stop' EXIT; \
+	$(MAKE) --no-print-directory pg-fresh smtp-start && \
+	export LATCH_TEST_SMTP=127.0.0.1:$(SMTP_PORT) LATCH_TEST_MAILDIR=$(SMTP_DIR)/maildir && \
 	cargo test --locked && \
 	echo "--- the HTTP integration suite again, on PostgreSQL ---" && \
 	LATCH_TEST_POSTGRES=$(PG_ADMIN_URL) cargo test --locked --test http
@@ -96,6 +98,33 @@ dev-pg: tools
 	@$(PG_BIN)/psql "postgres://latch@127.0.0.1:55442/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = 'latch'" | grep -q 1 || \
 	  $(PG_BIN)/psql "postgres://latch@127.0.0.1:55442/postgres" -c "CREATE DATABASE latch" >/dev/null
 	DATABASE_URL=postgres://latch@127.0.0.1:55442/latch cargo leptos watch
+
+# --- SMTP (Debian's aiosmtpd: a real mail server that keeps what it receives) --------
+
+SMTP_PORT ?= 55025
+SMTP_DIR  ?= /tmp/latch-smtp-$(SMTP_PORT)
+# Debian's python3-aiosmtpd belongs to Debian's interpreter, not to any other python3 on PATH.
+SMTP_PYTHON := /usr/bin/python3
+
+.PHONY: tool-aiosmtpd smtp-start smtp-stop
+tool-aiosmtpd:
+	@if $(SMTP_PYTHON) -c 'import aiosmtpd' 2>/dev/null; then exit 0; fi; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-aiosmtpd
+
+# A fresh, empty Maildir (aiosmtpd creates it) and the server in the background.
+smtp-start: tool-aiosmtpd smtp-stop
+	@rm -rf $(SMTP_DIR) && mkdir -p $(SMTP_DIR); \
+	$(SMTP_PYTHON) -m aiosmtpd -n -l 127.0.0.1:$(SMTP_PORT) -c aiosmtpd.handlers.Mailbox $(SMTP_DIR)/maildir \
+	  >$(SMTP_DIR)/server.log 2>&1 & echo $$! >$(SMTP_DIR)/pid; \
+	for _ in $$(seq 100); do \
+	  if (exec 3<>/dev/tcp/127.0.0.1/$(SMTP_PORT)) 2>/dev/null; then \
+	    echo "SMTP (aiosmtpd) on 127.0.0.1:$(SMTP_PORT), mail in $(SMTP_DIR)/maildir"; exit 0; fi; \
+	  sleep 0.1; \
+	done; \
+	echo "aiosmtpd did not start:"; cat $(SMTP_DIR)/server.log; exit 1
+
+smtp-stop:
+	@if [ -f $(SMTP_DIR)/pid ]; then kill $$(cat $(SMTP_DIR)/pid) 2>/dev/null || true; rm -f $(SMTP_DIR)/pid; fi
 
 # --- benchmark ----------------------------------------------------------------------
 

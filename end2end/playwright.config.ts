@@ -47,6 +47,11 @@ export default defineConfig({
       ACCESS_TOKEN_LIFETIME: String(ACCESS_TOKEN_LIFETIME),
       // Every test registers from 127.0.0.1.
       THROTTLE_REGISTRATIONS: '0',
+      THROTTLE_RESET_REQUESTS: '0',
+      // No SMTP server: each message is an .eml file the tests read, and its links
+      // point where the browser is.
+      OUTBOX_DIR: 'target/e2e/outbox',
+      PUBLIC_ORIGIN: `http://localhost:${port}`,
       RUST_LOG: 'warn',
     },
   },

@@ -8,14 +8,15 @@ use crate::{
 };
 use leptos::prelude::*;
 
-/// Creates an account and signs it in: `200` and the user, both cookies set.
+/// Creates an account and signs it in: `200` and the user, both cookies set. An
+/// `email`, if given, is stored unverified and sent a verification link.
 #[server(prefix = "/api", endpoint = "register")]
-pub async fn register(username: String, password: String) -> Result<User, AppError> {
+pub async fn register(username: String, password: String, email: Option<String>) -> Result<User, AppError> {
     use crate::server::{
         account::auth,
         reply::{finish, FormTargets},
     };
-    finish(auth::register(username, password).await, FormTargets { success: "/profile", failure: "/register" })
+    finish(auth::register(username, password, email).await, FormTargets { success: "/profile", failure: "/register" })
 }
 
 /// Signs in: `200` and the user, both cookies set; `401` for any wrong name or password.
@@ -58,20 +59,6 @@ pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
         reply::{finish, FormTargets},
     };
     finish(auth::list_sessions().await, FormTargets { success: "/sessions", failure: "/login?next=%2Fsessions" })
-}
-
-/// Changes the caller's password (the current one required) and signs out every other
-/// session; answers how many. Protected: `401` when signed out.
-#[server(prefix = "/api", endpoint = "change_password")]
-pub async fn change_password(current_password: String, new_password: String) -> Result<u64, AppError> {
-    use crate::server::{
-        account::auth,
-        reply::{finish, FormTargets},
-    };
-    finish(
-        auth::change_password(current_password, new_password).await,
-        FormTargets { success: "/profile?changed=1", failure: "/profile" },
-    )
 }
 
 /// The caller's recent authentication events, newest first. Protected.

@@ -4,7 +4,10 @@
 
 use crate::{
     api::Logout,
-    pages::{HomePage, LoginPage, NotFound, ProfilePage, RegisterPage, SessionsPage},
+    pages::{
+        ForgotPasswordPage, HomePage, LoginPage, NotFound, ProfilePage, RegisterPage, ResetPasswordPage, SessionsPage,
+        VerifyEmailPage,
+    },
     shared::User,
 };
 use leptos::{prelude::*, server::SharedValue};
@@ -12,7 +15,7 @@ use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
     hooks::use_navigate,
-    path,
+    path, SsrMode,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -67,8 +70,16 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=HomePage />
                     <Route path=path!("login") view=LoginPage />
                     <Route path=path!("register") view=RegisterPage />
-                    <Route path=path!("profile") view=ProfilePage />
-                    <Route path=path!("sessions") view=SessionsPage />
+                    // Pages that read the database stream in order: each <Suspense> waits
+                    // for its data and is sent in place, never as a fragment that only
+                    // JavaScript could swap in, so they work without it. (Out of order, a
+                    // resource that resolves after the first chunk, as after a refresh,
+                    // left the fallback in the HTML.)
+                    <Route path=path!("profile") view=ProfilePage ssr=SsrMode::InOrder />
+                    <Route path=path!("sessions") view=SessionsPage ssr=SsrMode::InOrder />
+                    <Route path=path!("forgot-password") view=ForgotPasswordPage />
+                    <Route path=path!("reset-password") view=ResetPasswordPage ssr=SsrMode::InOrder />
+                    <Route path=path!("verify-email") view=VerifyEmailPage ssr=SsrMode::InOrder />
                 </Routes>
             </main>
         </Router>

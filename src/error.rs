@@ -15,6 +15,10 @@ use std::fmt;
 pub enum ErrorCode {
     /// A field broke an input rule, or the request could not be read.
     Invalid,
+    /// The password given to confirm a change is not the account's (`400`, field named).
+    WrongPassword,
+    /// A verification or reset link that is unknown, expired, used or replaced.
+    InvalidToken,
     UsernameTaken,
     InvalidCredentials,
     Unauthorized,
@@ -29,8 +33,10 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    const ALL: [ErrorCode; 10] = [
+    const ALL: [ErrorCode; 12] = [
         ErrorCode::Invalid,
+        ErrorCode::WrongPassword,
+        ErrorCode::InvalidToken,
         ErrorCode::UsernameTaken,
         ErrorCode::InvalidCredentials,
         ErrorCode::Unauthorized,
@@ -46,6 +52,8 @@ impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::Invalid => "invalid",
+            ErrorCode::WrongPassword => "wrong_password",
+            ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::UsernameTaken => "username_taken",
             ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::Unauthorized => "unauthorized",
@@ -70,6 +78,10 @@ impl ErrorCode {
             (ErrorCode::Invalid, Some("password")) => "password: 8 to 1024 characters",
             (ErrorCode::Invalid, Some("new_password")) => "new_password: 8 to 1024 characters",
             (ErrorCode::Invalid, Some("current_password")) => "current_password: that is not your password",
+            (ErrorCode::Invalid, Some("email")) => "email: that is not a valid email address",
+            (ErrorCode::Invalid, Some("login")) => "login: enter your username or email address",
+            (ErrorCode::WrongPassword, _) => "password: that is not your password",
+            (ErrorCode::InvalidToken, _) => "this link is invalid, expired or already used; ask for a new one",
             (ErrorCode::UsernameTaken, _) => "username: that name is taken",
             (ErrorCode::InvalidCredentials, _) => "invalid username or password",
             (ErrorCode::Throttled, _) => "too many attempts; try again later",
@@ -81,7 +93,7 @@ impl ErrorCode {
 
     pub fn status(self) -> u16 {
         match self {
-            ErrorCode::Invalid => 400,
+            ErrorCode::Invalid | ErrorCode::WrongPassword | ErrorCode::InvalidToken => 400,
             ErrorCode::InvalidCredentials | ErrorCode::Unauthorized => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::MethodNotAllowed => 405,
@@ -120,6 +132,17 @@ impl AppError {
             field: Some("username".to_string()),
             ..Self::new(ErrorCode::UsernameTaken, "username: that name is taken")
         }
+    }
+
+    pub fn wrong_password() -> Self {
+        AppError {
+            field: Some("password".to_string()),
+            ..Self::new(ErrorCode::WrongPassword, "password: that is not your password")
+        }
+    }
+
+    pub fn invalid_token(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidToken, message)
     }
 
     pub fn invalid_credentials() -> Self {

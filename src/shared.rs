@@ -10,6 +10,24 @@ pub struct User {
     pub username: String,
 }
 
+/// The caller's account, as `/api/account` answers it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub totp: bool,
+    pub passkeys: u32,
+}
+
+/// An address just set on `/profile`, waiting for its verification link.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailChange {
+    pub email: String,
+    pub email_verified: bool,
+}
+
 /// One of the signed-in user's live sessions (a browser or device), for `/profile`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {

@@ -1,4 +1,6 @@
 import { expect, type Page, type BrowserContext } from '@playwright/test';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 export const PASSWORD = 'correct horse battery';
 
@@ -42,4 +44,37 @@ export async function cookieValue(context: BrowserContext, name: string): Promis
 /** The header's account links and buttons. */
 export function accountNav(page: Page) {
   return page.getByRole('navigation', { name: 'Account' });
+}
+
+/** Where the server writes mail when it has no SMTP server (see playwright.config.ts). */
+const OUTBOX = path.join(__dirname, '..', '..', 'target', 'e2e', 'outbox');
+
+function decodeQuotedPrintable(text: string): string {
+  return text.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** The links to `page` (`/verify-email`, `/reset-password`) mailed to `address` so far. */
+function linksIn(address: string, page: string): string[] {
+  if (!fs.existsSync(OUTBOX)) return [];
+  const pattern = new RegExp(`https?://[^\\s"<]*${page}\\?token=[A-Za-z0-9_-]+`, 'g');
+  const links: string[] = [];
+  for (const file of fs.readdirSync(OUTBOX).filter((f) => f.endsWith('.eml')).sort()) {
+    const raw = fs.readFileSync(path.join(OUTBOX, file), 'utf8');
+    if (!raw.toLowerCase().includes(`to: ${address.toLowerCase()}`)) continue;
+    links.push(...(decodeQuotedPrintable(raw).match(pattern) ?? []));
+  }
+  return [...new Set(links)];
+}
+
+/** Waits for a link to `page` mailed to `address` that is not among `seen`. */
+export async function mailedLink(address: string, page: string, seen: string[] = []): Promise<string> {
+  let found: string | undefined;
+  await expect
+    .poll(() => (found = linksIn(address, page).find((l) => !seen.includes(l))), { timeout: 10_000 })
+    .toBeTruthy();
+  return found!;
+}
+
+export function uniqueAddress(prefix: string): string {
+  return `${uniqueName(prefix)}@example.org`.toLowerCase();
 }

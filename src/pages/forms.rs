@@ -46,20 +46,32 @@ pub fn CredentialFields(
 }
 
 /// The error to show under a form: the last submission's (with JavaScript), or the one
-/// named in the URL after a plain form post.
+/// named in the URL after a plain form post. A page with several forms names each
+/// (`form`), and the URL names the one that failed (`?form=…&error=…`).
 #[component]
-pub fn FormError(#[prop(into)] submitted: Signal<Option<AppError>>) -> impl IntoView {
+pub fn FormError(
+    #[prop(into)] submitted: Signal<Option<AppError>>,
+    /// This form's name in the URL, on a page with several forms.
+    #[prop(optional)]
+    form: Option<&'static str>,
+    /// The element id, for the fields' `aria-describedby`.
+    #[prop(optional)]
+    id: Option<&'static str>,
+) -> impl IntoView {
     let query = use_query_map();
     let message = move || {
         submitted.get().map(|e| e.message).or_else(|| {
             let query = query.read();
+            if query.get("form").as_deref() != form {
+                return None;
+            }
             let code = ErrorCode::parse(&query.get("error")?)?;
             Some(code.form_message(query.get("field").as_deref()).to_string())
         })
     };
     view! {
         <Show when=move || message().is_some()>
-            <p class="error" role="alert" data-testid="form-error">
+            <p class="error" role="alert" data-testid="form-error" id=id>
                 {message}
             </p>
         </Show>

@@ -2,11 +2,19 @@
 
 use crate::app::AuthState;
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
     let auth = expect_context::<AuthState>();
+    let query = use_query_map();
+    let deleted = move || query.read().get("deleted").is_some() && auth.user.get().is_none();
     view! {
+        <Show when=deleted>
+            <p class="status" role="status" data-testid="deleted-status">
+                "Your account has been deleted."
+            </p>
+        </Show>
         <section class="hero">
             <h1>"Latch"</h1>
             <p class="lede">

@@ -33,6 +33,9 @@ pub fn LoginPage() -> impl IntoView {
                     {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
                 </button>
             </ActionForm>
+            <p class="aside">
+                <a href="/forgot-password">"Forgot your password?"</a>
+            </p>
             <p class="aside">"No account yet? " <a href="/register">"Register"</a></p>
         </section>
     }

@@ -28,6 +28,11 @@ pub fn RegisterPage() -> impl IntoView {
                 <p class="hint">
                     "Username: 3 to 32 letters, digits, '_', '.' or '-'. Password: at least 8 characters."
                 </p>
+                <label for="email">"Email (optional)"</label>
+                <input id="email" name="email" type="email" autocomplete="email" aria-describedby="email-hint" />
+                <p class="hint" id="email-hint">
+                    "Only for resetting a forgotten password. We mail a link to confirm it."
+                </p>
                 <FormError submitted=error />
                 <button type="submit" class="primary" disabled=move || register.pending().get()>
                     {move || if register.pending().get() { "Creating account…" } else { "Create account" }}

@@ -22,6 +22,14 @@ pub enum Event {
     UserDisabled,
     UserDeleted,
     KeyRotated,
+    /// A wrong password given to confirm a change on `/profile`.
+    PasswordCheckFailed,
+    EmailChanged,
+    EmailVerified,
+    VerificationSent,
+    ResetRequested,
+    PasswordReset,
+    AccountDeleted,
 }
 
 impl Event {
@@ -38,6 +46,13 @@ impl Event {
             Event::UserDisabled => "user_disabled",
             Event::UserDeleted => "user_deleted",
             Event::KeyRotated => "key_rotated",
+            Event::PasswordCheckFailed => "password_check_failed",
+            Event::EmailChanged => "email_changed",
+            Event::EmailVerified => "email_verified",
+            Event::VerificationSent => "verification_sent",
+            Event::ResetRequested => "reset_requested",
+            Event::PasswordReset => "password_reset",
+            Event::AccountDeleted => "account_deleted",
         }
     }
 }
@@ -61,6 +76,16 @@ pub async fn record(db: &Db, event: Event, user_id: Option<&str>, session_id: Op
     if let Err(error) = written {
         tracing::warn!(%error, event = event.as_str(), "audit event not written");
     }
+}
+
+/// Keeps a deleted account's events but forgets where they came from: the addresses
+/// and user agents are personal data; that something happened is not.
+pub async fn anonymise(db: impl sqlx::Executor<'_, Database = sqlx::Any>, user_id: &str) -> Result<(), AppError> {
+    sqlx::query("UPDATE audit_events SET ip = NULL, user_agent = NULL WHERE user_id = $1")
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 /// The user's most recent events, newest first.

@@ -9,7 +9,9 @@ pub mod account;
 pub mod audit;
 pub mod db;
 pub mod guard;
+pub mod mail;
 pub mod reply;
+pub mod request;
 pub mod session;
 pub mod settings;
 
@@ -26,7 +28,10 @@ use axum::{
     Router,
 };
 use db::Db;
-use guard::{csrf, headers, throttle};
+use guard::{
+    csrf, headers,
+    throttle::{self, Kind, Limits},
+};
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
 use session::{cookies::CookiePolicy, keys, middleware, tokens::Tokens};
@@ -61,6 +66,8 @@ pub struct AppState {
     pub throttle: throttle::Policy,
     /// The site's origin as browsers see it, when a proxy in front rewrites `Host`.
     pub public_origin: Option<String>,
+    pub mailer: Arc<mail::Mailer>,
+    pub links: account::links::Lifetimes,
 }
 
 /// Why the server could not start: one line for the operator.
@@ -89,6 +96,7 @@ impl AppState {
                 .await
                 .map_err(|e| StartError(format!("JWT_SECRET: cannot load the stored keys: {e}")))?;
         let hasher = Hasher::new().map_err(|_| StartError("argon2: cannot hash".into()))?;
+        let mailer = mail::Mailer::new(settings, leptos_options.site_addr).map_err(StartError)?;
         Ok(AppState {
             db,
             tokens: Arc::new(Tokens::new(ring, settings.access_token_lifetime, settings.refresh_token_lifetime)),
@@ -96,11 +104,18 @@ impl AppState {
             cookies: Arc::new(CookiePolicy::from_settings(settings)),
             grace: settings.refresh_reuse_grace,
             throttle: throttle::Policy {
-                account: throttle::Limits { free: settings.throttle_account_failures, window: 15 * 60 },
-                address: throttle::Limits { free: settings.throttle_address_failures, window: 15 * 60 },
-                registration: throttle::Limits { free: settings.throttle_registrations, window: 60 * 60 },
+                account: Limits { free: settings.throttle_account_failures, window: 15 * 60, kind: Kind::Backoff },
+                address: Limits { free: settings.throttle_address_failures, window: 15 * 60, kind: Kind::Backoff },
+                registration: Limits { free: settings.throttle_registrations, window: 60 * 60, kind: Kind::Backoff },
+                reset_requests: Limits { free: settings.throttle_reset_requests, window: 60 * 60, kind: Kind::Quota },
+                mails: Limits { free: settings.throttle_reset_mails, window: 60 * 60, kind: Kind::Quota },
             },
             public_origin: settings.public_origin.clone(),
+            mailer: Arc::new(mailer),
+            links: account::links::Lifetimes {
+                verify_lifetime: settings.verify_token_lifetime,
+                reset_lifetime: settings.reset_token_lifetime,
+            },
             leptos_options,
         })
     }
@@ -109,17 +124,20 @@ impl AppState {
 impl Application {
     /// Builds the state and binds the listener (`site_addr` may have port 0: `addr()`
     /// tells the port chosen).
-    pub async fn build(settings: Settings, leptos_options: LeptosOptions) -> Result<Self, StartError> {
+    pub async fn build(settings: Settings, mut leptos_options: LeptosOptions) -> Result<Self, StartError> {
         let site_addr = leptos_options.site_addr;
-        let state = AppState::new(&settings, leptos_options).await?;
         let listener = tokio::net::TcpListener::bind(&site_addr)
             .await
             .map_err(|e| StartError(format!("LEPTOS_SITE_ADDR: cannot listen on {site_addr}: {e}")))?;
         let addr = listener.local_addr().map_err(|e| StartError(format!("LEPTOS_SITE_ADDR: {e}")))?;
+        // The port chosen, when asked for port 0: links in mail name it.
+        leptos_options.site_addr = addr;
+        let state = AppState::new(&settings, leptos_options).await?;
         let db = state.db.clone();
         if settings.jwt_secret.is_none() {
             tokio::spawn(reload_keys(state.clone(), settings.clone()));
         }
+        tokio::spawn(mail::delivery::run(state.db.clone(), state.mailer.clone()));
         Ok(Application { listener, router: router(state), db, addr })
     }
 

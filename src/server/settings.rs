@@ -26,8 +26,22 @@ pub struct Settings {
     pub key_propagation: i64,
     pub jwt_algorithm: super::session::keys::Signing,
     /// `https://app.example.com`: the origin cross-site checks compare against, for a
-    /// proxy that rewrites `Host`. `None`: the request's `Host`.
+    /// proxy that rewrites `Host`, and the origin of every link in a mail. `None`: the
+    /// request's `Host` for cross-site checks, `http://` + the listening address for links.
     pub public_origin: Option<String>,
+    /// `smtp://user:pass@host:port` or `smtps://…`; may hold a password, so never printed.
+    /// `None`: each message is written to `outbox_dir` instead.
+    pub smtp_url: Option<SecretString>,
+    pub outbox_dir: std::path::PathBuf,
+    pub mail_from: String,
+    /// The longest wait between two delivery attempts of one message.
+    pub mail_retry_max: i64,
+    pub reset_token_lifetime: i64,
+    pub verify_token_lifetime: i64,
+    /// Password-reset requests from one client address in an hour.
+    pub throttle_reset_requests: i64,
+    /// Reset (and verification) mails to one account in an hour.
+    pub throttle_reset_mails: i64,
 }
 
 /// Why the settings were refused: always names the key.
@@ -59,6 +73,14 @@ impl fmt::Debug for Settings {
             .field("key_propagation", &self.key_propagation)
             .field("jwt_algorithm", &self.jwt_algorithm)
             .field("public_origin", &self.public_origin)
+            .field("smtp_url", &self.smtp_url.as_ref().map(|url| redact_url(url.expose_secret())))
+            .field("outbox_dir", &self.outbox_dir)
+            .field("mail_from", &self.mail_from)
+            .field("mail_retry_max", &self.mail_retry_max)
+            .field("reset_token_lifetime", &self.reset_token_lifetime)
+            .field("verify_token_lifetime", &self.verify_token_lifetime)
+            .field("throttle_reset_requests", &self.throttle_reset_requests)
+            .field("throttle_reset_mails", &self.throttle_reset_mails)
             .finish()
     }
 }
@@ -147,6 +169,28 @@ impl Settings {
                     )))
                 }
             },
+            smtp_url: match get("smtp_url")?.trim() {
+                "" => None,
+                url if url.starts_with("smtp://") || url.starts_with("smtps://") => {
+                    Some(SecretString::from(url.to_string()))
+                }
+                other => {
+                    return Err(SettingsError(format!(
+                        "SMTP_URL: must start with smtp:// or smtps://, got {:?}",
+                        redact_url(other)
+                    )))
+                }
+            },
+            outbox_dir: match get("outbox_dir")?.trim() {
+                "" => return Err(SettingsError("OUTBOX_DIR: must name a folder".into())),
+                dir => std::path::PathBuf::from(dir),
+            },
+            mail_from: mailbox(get("mail_from")?, "MAIL_FROM")?,
+            mail_retry_max: seconds(&get("mail_retry_max")?, "MAIL_RETRY_MAX", 1)?,
+            reset_token_lifetime: seconds(&get("reset_token_lifetime")?, "RESET_TOKEN_LIFETIME", 1)?,
+            verify_token_lifetime: seconds(&get("verify_token_lifetime")?, "VERIFY_TOKEN_LIFETIME", 1)?,
+            throttle_reset_requests: count(&get("throttle_reset_requests")?, "THROTTLE_RESET_REQUESTS")?,
+            throttle_reset_mails: count(&get("throttle_reset_mails")?, "THROTTLE_RESET_MAILS")?,
         };
         if settings.access_token_key == settings.refresh_token_key {
             return Err(SettingsError("REFRESH_TOKEN_KEY: must differ from ACCESS_TOKEN_KEY".into()));
@@ -200,6 +244,16 @@ fn boolean(value: &str, key: &str) -> Result<bool, SettingsError> {
     }
 }
 
+/// `Name <address>` or a bare address, as lettre will send it.
+fn mailbox(value: String, key: &str) -> Result<String, SettingsError> {
+    match value.trim().parse::<lettre::message::Mailbox>() {
+        Ok(_) => Ok(value.trim().to_string()),
+        Err(_) => {
+            Err(SettingsError(format!("{key}: not a mail address such as \"Latch <noreply@example.com>\": {value:?}")))
+        }
+    }
+}
+
 /// A cookie name is an RFC 6265 token.
 fn cookie_name(value: String, key: &str) -> Result<String, SettingsError> {
     let ok = !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
@@ -234,6 +288,13 @@ mod tests {
         assert_eq!(s.throttle_address_failures, 20);
         assert_eq!(s.throttle_registrations, 20);
         assert_eq!(s.key_propagation, 60);
+        assert!(s.smtp_url.is_none());
+        assert_eq!(s.outbox_dir, std::path::Path::new("data/outbox"));
+        assert_eq!(s.mail_from, "Latch <noreply@localhost>");
+        assert_eq!(s.reset_token_lifetime, 1800);
+        assert_eq!(s.verify_token_lifetime, 86_400);
+        assert_eq!(s.throttle_reset_requests, 20);
+        assert_eq!(s.throttle_reset_mails, 5);
     }
 
     #[test]
@@ -257,6 +318,9 @@ mod tests {
             ("THROTTLE_ACCOUNT_FAILURES", "-1"),
             ("JWT_ALGORITHM", "none"),
             ("PUBLIC_ORIGIN", "app.example.com/path"),
+            ("SMTP_URL", "http://mail.example.com"),
+            ("MAIL_FROM", "not an address"),
+            ("RESET_TOKEN_LIFETIME", "0"),
         ] {
             let err = with_env(&[(key, value)]).unwrap_err();
             assert!(err.0.starts_with(key), "{err} should name {key}");
@@ -268,11 +332,13 @@ mod tests {
         let s = with_env(&[
             ("JWT_SECRET", "0123456789abcdef0123456789abcdef-very-secret"),
             ("DATABASE_URL", "postgres://latch:hunter2@db/latch"),
+            ("SMTP_URL", "smtp://mailer:swordfish@mail.example.com:587"),
         ])
         .unwrap();
         let printed = format!("{s:?}");
         assert!(!printed.contains("very-secret"));
         assert!(!printed.contains("hunter2"));
+        assert!(!printed.contains("swordfish"));
         assert!(printed.contains("@db/latch"));
     }
 }

@@ -101,6 +101,8 @@ pub async fn spawn_peer(other: &TestApp, overrides: &[(&str, &str)]) -> TestApp 
 pub async fn spawn_app_on(db_url: &str, dir: Arc<tempfile::TempDir>, overrides: &[(&str, &str)]) -> TestApp {
     let mut env: BTreeMap<String, String> = overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     env.entry("DATABASE_URL".into()).or_insert_with(|| db_url.to_string());
+    // Mail with no SMTP server lands in this test's own folder, never in the clone's.
+    env.entry("OUTBOX_DIR".into()).or_insert_with(|| dir.path().join("outbox").display().to_string());
     let settings = Settings::from_sources(None, |key| env.get(key).cloned()).expect("settings");
     let options = LeptosOptions::builder()
         .output_name("latch")
@@ -296,4 +298,42 @@ pub async fn run_cli(app: &TestApp, env: &[(&str, &str)], args: &[&str]) -> std:
         .output()
         .await
         .unwrap()
+}
+
+/// A `latch` process of its own.
+pub struct Instance {
+    pub child: tokio::process::Child,
+    pub base: String,
+}
+
+/// Starts the `latch` binary on port 0 and reads the address it reports.
+pub async fn start_instance(db_url: &str, env: &[(&str, &str)]) -> Instance {
+    use std::process::Stdio;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_latch"))
+        .env("DATABASE_URL", db_url)
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("LEPTOS_OUTPUT_NAME", "latch")
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the latch binary starts");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let base = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(at) = line.find("http://") {
+                let url: String = line[at..].chars().take_while(|c| !c.is_whitespace() && *c != '\u{1b}').collect();
+                return url;
+            }
+        }
+        panic!("latch exited before listening");
+    })
+    .await
+    .expect("latch listens within 30 s");
+    // Keep reading, so a full pipe never stalls the server.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Instance { child, base }
 }

@@ -2,49 +2,14 @@
 //! refresh through it. Every client carries on through the other, signed in.
 
 use crate::helpers::*;
-use std::{process::Stdio, time::Duration};
-use tokio::io::{AsyncBufReadExt, BufReader};
-
-struct Instance {
-    child: tokio::process::Child,
-    base: String,
-}
-
-/// Starts the `latch` binary on port 0 and reads the address it reports.
-async fn start_instance(db_url: &str) -> Instance {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_latch"))
-        .env("DATABASE_URL", db_url)
-        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-        .env("LEPTOS_OUTPUT_NAME", "latch")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the latch binary starts");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let base = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(at) = line.find("http://") {
-                let url: String = line[at..].chars().take_while(|c| !c.is_whitespace() && *c != '\u{1b}').collect();
-                return url;
-            }
-        }
-        panic!("latch exited before listening");
-    })
-    .await
-    .expect("latch listens within 30 s");
-    // Keep reading, so a full pipe never stalls the server.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Instance { child, base }
-}
+use std::time::Duration;
 
 #[tokio::test]
 async fn killing_an_instance_mid_refresh_loses_no_session() {
     let dir = tempfile::tempdir().unwrap();
     let db_url = fresh_database(&dir).await;
-    let mut a = start_instance(&db_url).await;
-    let b = start_instance(&db_url).await;
+    let mut a = start_instance(&db_url, &[]).await;
+    let b = start_instance(&db_url, &[]).await;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
 
     // Six users, each signed in through B.

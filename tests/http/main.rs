@@ -1,14 +1,19 @@
 //! HTTP integration tests: the contract, line by line, against the real server.
 
 mod helpers;
+mod mailbox;
 
 mod accounts;
 mod api;
 mod attacks;
+mod deletion;
+mod delivery;
+mod email;
 mod faults;
 mod keys;
 mod kill;
 mod middleware;
 mod pages;
+mod reset;
 mod scale;
 mod throttle;

@@ -3,109 +3,33 @@
 //! `api.rs` stay one line each.
 
 use super::{
-    domain::{Password, Username},
-    users,
+    domain::{EmailAddress, Password, Username},
+    email, users,
 };
 use crate::server::{
     audit::{self, Event},
-    db::now,
     guard::throttle::Scope,
+    request::Request,
     session::{
-        cookies::TokenPair,
         middleware::Identity,
-        sessions::{self, ClientInfo},
-        tokens::TokenType,
+        sessions::{self, Method},
     },
-    AppState,
 };
 use crate::{
-    error::{AppError, ErrorCode},
+    error::AppError,
     shared::{AuditEntry, SessionInfo, User},
 };
 use axum::http::request::Parts;
 use leptos::prelude::use_context;
-use tower_cookies::Cookies;
 
-/// The request a server function is answering.
-struct Request {
-    state: AppState,
-    parts: Parts,
-    jar: Cookies,
-    /// Read once: the session row, the throttle and the audit log all name the client.
-    client: ClientInfo,
-}
-
-impl Request {
-    fn current() -> Result<Self, AppError> {
-        let (Some(state), Some(parts)) = (use_context::<AppState>(), use_context::<Parts>()) else {
-            tracing::error!("server function called without AppState or request parts in context");
-            return Err(AppError::internal());
-        };
-        let Some(jar) = parts.extensions.get::<Cookies>().cloned() else {
-            tracing::error!("server function called outside CookieManagerLayer");
-            return Err(AppError::internal());
-        };
-        let client = ClientInfo::of(&parts.headers, &parts.extensions);
-        Ok(Request { state, parts, jar, client })
-    }
-
-    fn identity(&self) -> Option<&Identity> {
-        self.parts.extensions.get::<Identity>()
-    }
-
-    /// The peer's address: what throttling counts per client.
-    fn address(&self) -> String {
-        self.client.ip.clone().unwrap_or_else(|| "unknown".to_string())
-    }
-
-    /// Opens a fresh session for `user` and sets its cookies, replacing any the browser
-    /// had (no session fixation). A session the caller was already in is ended.
-    async fn sign_in(&self, user: &User) -> Result<String, AppError> {
-        if let Some(previous) = self.identity() {
-            sessions::revoke(&self.state.db, &previous.sid).await?;
-        }
-        let jti = uuid::Uuid::new_v4().to_string();
-        let sid =
-            sessions::create(&self.state.db, &user.id, &jti, self.state.tokens.refresh_lifetime, &self.client).await?;
-        let pair = issue_pair(&self.state, user, &sid, &jti)?;
-        self.state.cookies.set(&self.jar, pair);
-        Ok(sid)
-    }
-
-    /// Records a refusal by the throttle and hands the error back.
-    async fn audit_throttled(&self, error: AppError, user_id: Option<&str>) -> AppError {
-        if error.code == ErrorCode::Throttled {
-            self.audit(Event::Throttled, user_id, None).await;
-        }
-        error
-    }
-
-    async fn audit(&self, event: Event, user_id: Option<&str>, session_id: Option<&str>) {
-        audit::record(&self.state.db, event, user_id, session_id, &self.client).await;
-    }
-}
-
-/// Signs an access token and a refresh token (with id `refresh_jti`) for a session.
-pub fn issue_pair(state: &AppState, user: &User, sid: &str, refresh_jti: &str) -> Result<TokenPair, AppError> {
-    let now = now();
-    let tokens = &state.tokens;
-    let signed = tokens
-        .issue(TokenType::Access, &user.id, sid, &uuid::Uuid::new_v4().to_string(), Some(&user.username), now)
-        .and_then(|access| {
-            let refresh = tokens.issue(TokenType::Refresh, &user.id, sid, refresh_jti, None, now)?;
-            Ok(TokenPair { access, refresh })
-        });
-    signed.map_err(|_| {
-        tracing::error!("signing a token failed");
-        AppError::internal()
-    })
-}
-
-pub async fn register(username: String, password: String) -> Result<User, AppError> {
+/// Creates an account, with an optional email address: stored unverified, and a
+/// verification link mailed to it.
+pub async fn register(username: String, password: String, email: Option<String>) -> Result<User, AppError> {
     let request = Request::current()?;
     let (db, throttle) = (&request.state.db, &request.state.throttle);
     let username = Username::parse(&username)?;
     let password = Password::parse(password)?;
+    let email = email.filter(|e| !e.trim().is_empty()).map(|e| EmailAddress::parse(&e)).transpose()?;
     let address = request.address();
     if let Err(error) = throttle.check(db, Scope::Registration, &address).await {
         return Err(request.audit_throttled(error, None).await);
@@ -113,7 +37,10 @@ pub async fn register(username: String, password: String) -> Result<User, AppErr
     let hash = request.state.hasher.hash(password).await.map_err(|_| AppError::internal())?;
     let user = users::create(db, &username, &hash).await?;
     throttle.record(db, Scope::Registration, &address).await?;
-    let sid = request.sign_in(&user).await?;
+    if let Some(email) = &email {
+        email::set_unverified(&request, &user, email, None).await?;
+    }
+    let sid = request.sign_in(&user, Method::Password).await?;
     request.audit(Event::Registered, Some(&user.id), Some(&sid)).await;
     tracing::info!(user = %user.id, "registered");
     Ok(user)
@@ -167,7 +94,7 @@ pub async fn login(username: String, password: String) -> Result<User, AppError>
     if !usual_client {
         throttle.clear(db, Scope::Account, &account).await?;
     }
-    let sid = request.sign_in(&user).await?;
+    let sid = request.sign_in(&user, Method::Password).await?;
     request.audit(Event::LoginSucceeded, Some(&user.id), Some(&sid)).await;
     tracing::info!(user = %user.id, "logged in");
     Ok(user)
@@ -185,16 +112,10 @@ pub async fn logout() -> Result<(), AppError> {
     Ok(())
 }
 
-/// The guard every protected server function starts with: server functions are public
-/// URLs, so each checks who calls it. `401` for an anonymous caller.
-fn require_user(request: &Request) -> Result<&Identity, AppError> {
-    request.identity().ok_or_else(AppError::unauthorized)
-}
-
 /// The caller's live sessions: where else they are signed in.
 pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
     let request = Request::current()?;
-    let identity = require_user(&request)?;
+    let identity = request.require_user()?;
     sessions::list_live(&request.state.db, &identity.user.id, &identity.sid).await
 }
 
@@ -202,7 +123,7 @@ pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
 /// other session (a stolen session dies with the old password). Returns how many.
 pub async fn change_password(current_password: String, new_password: String) -> Result<u64, AppError> {
     let request = Request::current()?;
-    let identity = require_user(&request)?;
+    let identity = request.require_user()?;
     let db = &request.state.db;
     let new_password = Password::parse(new_password).map_err(|e| AppError {
         field: Some("new_password".into()),
@@ -210,19 +131,11 @@ pub async fn change_password(current_password: String, new_password: String) -> 
         ..e
     })?;
     let not_yours = || AppError::invalid("current_password", "current_password: that is not your password");
-    if current_password.chars().count() > 1024 {
-        return Err(not_yours());
-    }
-    let stored = users::password_hash(db, &identity.user.id).await?;
-    if stored.is_none() {
-        return Err(AppError::unauthorized());
-    }
-    let hasher = &request.state.hasher;
-    if !hasher.verify(&current_password, stored).await.map_err(|_| AppError::internal())? {
-        return Err(not_yours());
-    }
-    let hash = hasher.hash(new_password).await.map_err(|_| AppError::internal())?;
+    request.confirm_password(identity, &current_password, not_yours).await?;
+    let hash = request.state.hasher.hash(new_password).await.map_err(|_| AppError::internal())?;
+    // The new password also voids every reset link still in a mailbox.
     users::set_password_hash(db, &identity.user.id, &hash).await?;
+    super::links::supersede(db, &identity.user.id, super::links::Purpose::ResetPassword).await?;
     let others = sessions::revoke_others(db, &identity.user.id, &identity.sid).await?;
     request.audit(Event::PasswordChanged, Some(&identity.user.id), Some(&identity.sid)).await;
     tracing::info!(user = %identity.user.id, others, "password changed; other sessions revoked");
@@ -232,7 +145,7 @@ pub async fn change_password(current_password: String, new_password: String) -> 
 /// The caller's own recent authentication events.
 pub async fn recent_events() -> Result<Vec<AuditEntry>, AppError> {
     let request = Request::current()?;
-    let identity = require_user(&request)?;
+    let identity = request.require_user()?;
     audit::recent(&request.state.db, &identity.user.id, 20).await
 }
 

@@ -61,9 +61,77 @@ impl fmt::Debug for Password {
     }
 }
 
+/// An email address: trimmed, at most 254 characters, `local@domain` where the domain
+/// has at least two labels, and one that the mailer can put in a `To:` header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let address = raw.trim();
+        let invalid = || AppError::invalid("email", "email: that is not a valid email address");
+        if address.is_empty() || address.chars().count() > 254 {
+            return Err(invalid());
+        }
+        let (local, domain) = address.rsplit_once('@').ok_or_else(invalid)?;
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = labels.len() >= 2
+            && labels.iter().all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+            });
+        if local.is_empty() || local.len() > 64 || !domain_ok || address.parse::<lettre::Address>().is_err() {
+            return Err(invalid());
+        }
+        Ok(EmailAddress(address.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// What look-ups compare: the whole address in lower case (in practice every mail
+    /// provider treats the local part case-insensitively too).
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn email_addresses_are_trimmed_and_keyed_in_lower_case() {
+        let email = EmailAddress::parse("  Ada.Lovelace+latch@Example.ORG ").unwrap();
+        assert_eq!(email.as_str(), "Ada.Lovelace+latch@Example.ORG");
+        assert_eq!(email.key(), "ada.lovelace+latch@example.org");
+    }
+
+    #[test]
+    fn malformed_email_addresses_name_the_field() {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.org",
+            "ada@localhost",
+            "ada@@example.org",
+            "ada@exa mple.org",
+            "a b@example.org",
+            "ada@-example.org",
+            "ada@example..org",
+            "<ada@example.org>",
+            "ada@example.org\r\nBcc: x@y.z",
+        ] {
+            let error = EmailAddress::parse(bad).unwrap_err();
+            assert_eq!(error.field.as_deref(), Some("email"), "{bad:?}");
+        }
+        assert!(EmailAddress::parse(&format!("{}@example.org", "a".repeat(65))).is_err());
+    }
 
     #[test]
     fn a_username_is_trimmed_and_normalised() {

@@ -1,15 +1,32 @@
 //! The users table.
 
-use super::domain::Username;
+use super::domain::{EmailAddress, Username};
 use crate::server::db::{now, Db};
-use crate::{error::AppError, shared::User};
+use crate::{
+    error::AppError,
+    shared::{Account, User},
+};
 use sqlx::Row;
 
-/// A user as stored, with what sign-in needs.
+/// A user as stored, with what sign-in and password reset need.
 pub struct StoredUser {
     pub user: User,
     pub password_hash: String,
     pub disabled: bool,
+    /// The address, only once verified: the one place reset links may go.
+    pub verified_email: Option<String>,
+}
+
+const STORED_USER: &str = "SELECT id, username, password_hash, disabled_at, email, email_verified_at FROM users";
+
+fn stored_user(row: &sqlx::any::AnyRow) -> Result<StoredUser, sqlx::Error> {
+    let verified = row.try_get::<Option<i64>, _>("email_verified_at")?.is_some();
+    Ok(StoredUser {
+        user: User { id: row.try_get("id")?, username: row.try_get("username")? },
+        password_hash: row.try_get("password_hash")?,
+        disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+        verified_email: row.try_get::<Option<String>, _>("email")?.filter(|_| verified),
+    })
 }
 
 /// Adds a user; a name already taken (in any case) is a `409`, not a database error.
@@ -33,16 +50,73 @@ pub async fn create(db: &Db, username: &Username, password_hash: &str) -> Result
 }
 
 pub async fn find_by_name(db: &Db, username: &Username) -> Result<Option<StoredUser>, AppError> {
-    let row = sqlx::query("SELECT id, username, password_hash, disabled_at FROM users WHERE username_key = $1")
-        .bind(username.key())
-        .fetch_optional(db)
-        .await?;
+    let row =
+        sqlx::query(&format!("{STORED_USER} WHERE username_key = $1")).bind(username.key()).fetch_optional(db).await?;
+    Ok(row.as_ref().map(stored_user).transpose()?)
+}
+
+pub async fn find_by_id(
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    id: &str,
+) -> Result<Option<StoredUser>, AppError> {
+    let row = sqlx::query(&format!("{STORED_USER} WHERE id = $1")).bind(id).fetch_optional(db).await?;
+    Ok(row.as_ref().map(stored_user).transpose()?)
+}
+
+/// The active accounts whose verified address is `email` (several accounts may share
+/// one address; each gets its own link).
+pub async fn find_by_verified_email(db: &Db, email: &EmailAddress) -> Result<Vec<StoredUser>, AppError> {
+    let rows = sqlx::query(&format!(
+        "{STORED_USER} WHERE email_key = $1 AND email_verified_at IS NOT NULL AND disabled_at IS NULL \
+         ORDER BY created_at LIMIT 10"
+    ))
+    .bind(email.key())
+    .fetch_all(db)
+    .await?;
+    Ok(rows.iter().map(stored_user).collect::<Result<_, _>>()?)
+}
+
+/// The caller's account as `/api/account` answers it.
+pub async fn account(db: &Db, id: &str) -> Result<Option<Account>, AppError> {
+    let row =
+        sqlx::query("SELECT id, username, email, email_verified_at FROM users WHERE id = $1 AND disabled_at IS NULL")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
     let Some(row) = row else { return Ok(None) };
-    Ok(Some(StoredUser {
-        user: User { id: row.try_get("id")?, username: row.try_get("username")? },
-        password_hash: row.try_get("password_hash")?,
-        disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+    Ok(Some(Account {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        email: row.try_get("email")?,
+        email_verified: row.try_get::<Option<i64>, _>("email_verified_at")?.is_some(),
+        // The second factors come with their own issue; until then no account has one.
+        totp: false,
+        passkeys: 0,
     }))
+}
+
+/// Sets a new, unverified address.
+pub async fn set_email(conn: &mut sqlx::AnyConnection, id: &str, email: &EmailAddress) -> Result<(), AppError> {
+    sqlx::query("UPDATE users SET email = $1, email_key = $2, email_verified_at = NULL WHERE id = $3")
+        .bind(email.as_str())
+        .bind(email.key())
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks the address verified, if it is still the account's address. Returns whether
+/// it was.
+pub async fn mark_email_verified(conn: &mut sqlx::AnyConnection, id: &str, email: &str) -> Result<bool, AppError> {
+    let updated =
+        sqlx::query("UPDATE users SET email_verified_at = $1 WHERE id = $2 AND email = $3 AND disabled_at IS NULL")
+            .bind(now())
+            .bind(id)
+            .bind(email)
+            .execute(conn)
+            .await?;
+    Ok(updated.rows_affected() == 1)
 }
 
 pub async fn password_hash(db: &Db, user_id: &str) -> Result<Option<String>, AppError> {
@@ -53,7 +127,11 @@ pub async fn password_hash(db: &Db, user_id: &str) -> Result<Option<String>, App
     Ok(row.map(|r| r.try_get("password_hash")).transpose()?)
 }
 
-pub async fn set_password_hash(db: &Db, user_id: &str, password_hash: &str) -> Result<(), AppError> {
+pub async fn set_password_hash(
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    user_id: &str,
+    password_hash: &str,
+) -> Result<(), AppError> {
     sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(password_hash)
         .bind(user_id)
@@ -83,14 +161,33 @@ pub async fn disable(db: &Db, username: &Username) -> Result<bool, AppError> {
     Ok(updated.rows_affected() == 1)
 }
 
-/// Deletes an account and (by the foreign key) its sessions.
+/// Deletes an account by name (the admin command); see `delete_by_id`.
 pub async fn delete(db: &Db, username: &Username) -> Result<bool, AppError> {
     let user =
         sqlx::query("SELECT id FROM users WHERE username_key = $1").bind(username.key()).fetch_optional(db).await?;
     let Some(user) = user else { return Ok(false) };
     let id: String = user.try_get("id")?;
-    // Explicitly too: SQLite enforces foreign keys only when asked.
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(&id).execute(db).await?;
-    sqlx::query("DELETE FROM users WHERE id = $1").bind(&id).execute(db).await?;
+    let mut tx = db.begin().await?;
+    delete_by_id(&mut tx, &id, &username.key()).await?;
+    tx.commit().await?;
     Ok(true)
+}
+
+/// Deletes an account and every piece of personal data it left: its sessions, links,
+/// unsent mail, throttle counts, and the addresses and user agents in its audit
+/// events (the events stay, so the log still says what happened). The username is
+/// free again at once.
+pub async fn delete_by_id(conn: &mut sqlx::AnyConnection, id: &str, username_key: &str) -> Result<(), AppError> {
+    // Explicitly, not by foreign key: SQLite enforces those only when asked.
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM account_links WHERE user_id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM throttles WHERE (scope = 'account' AND key = $1) OR (scope = 'mail' AND key = $2)")
+        .bind(username_key)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    crate::server::mail::outbox::forget_user(&mut *conn, id).await?;
+    crate::server::audit::anonymise(&mut *conn, id).await?;
+    sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *conn).await?;
+    Ok(())
 }

@@ -15,6 +15,15 @@ use sqlx::Row;
 pub struct Limits {
     pub free: i64,
     pub window: i64,
+    pub kind: Kind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Past `free` failures each further one doubles the wait (guessing passwords).
+    Backoff,
+    /// At most `free` in a window; then wait until the window has been quiet (mail).
+    Quota,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -25,6 +34,10 @@ pub struct Policy {
     pub address: Limits,
     /// Registrations from one client address.
     pub registration: Limits,
+    /// Password-reset requests from one client address.
+    pub reset_requests: Limits,
+    /// Reset and verification mails to one account.
+    pub mails: Limits,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -32,6 +45,8 @@ pub enum Scope {
     Account,
     Address,
     Registration,
+    ResetRequest,
+    Mail,
 }
 
 impl Scope {
@@ -40,6 +55,8 @@ impl Scope {
             Scope::Account => "account",
             Scope::Address => "address",
             Scope::Registration => "register",
+            Scope::ResetRequest => "reset_request",
+            Scope::Mail => "mail",
         }
     }
 }
@@ -50,6 +67,8 @@ impl Policy {
             Scope::Account => self.account,
             Scope::Address => self.address,
             Scope::Registration => self.registration,
+            Scope::ResetRequest => self.reset_requests,
+            Scope::Mail => self.mails,
         }
     }
 
@@ -111,6 +130,9 @@ fn wait(limits: Limits, failures: i64, last: i64, now: i64) -> i64 {
     if failures < limits.free || now - last > limits.window {
         return 0;
     }
+    if limits.kind == Kind::Quota {
+        return (last + limits.window - now).max(1);
+    }
     let extra = (failures - limits.free).min(20) as u32; // 2^20 s is far past the cap
     let delay = 2i64.pow(extra).min(15 * 60);
     (last + delay - now).max(0)
@@ -127,7 +149,7 @@ fn throttled(seconds: i64) -> AppError {
 mod tests {
     use super::*;
 
-    const LIMITS: Limits = Limits { free: 5, window: 900 };
+    const LIMITS: Limits = Limits { free: 5, window: 900, kind: Kind::Backoff };
 
     #[test]
     fn the_first_failures_are_free() {
@@ -143,6 +165,15 @@ mod tests {
         assert_eq!(wait(LIMITS, 8, 1000, 1000), 8);
         assert_eq!(wait(LIMITS, 8, 1000, 1005), 3, "the wait runs from the last failure");
         assert_eq!(wait(LIMITS, 60, 1000, 1000), 900, "capped at 15 minutes");
+    }
+
+    #[test]
+    fn a_quota_waits_out_its_window() {
+        let quota = Limits { free: 3, window: 3600, kind: Kind::Quota };
+        assert_eq!(wait(quota, 2, 1000, 1000), 0);
+        assert_eq!(wait(quota, 3, 1000, 1000), 3600);
+        assert_eq!(wait(quota, 3, 1000, 1600), 3000);
+        assert_eq!(wait(quota, 3, 1000, 4601), 0);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::{
     sessions::{self, ClientInfo, Refresh},
     tokens::TokenType,
 };
-use crate::server::{account::auth::issue_pair, AppState};
+use crate::server::{request::issue_pair, AppState};
 use crate::{error::AppError, shared::User};
 use axum::{
     extract::{Request, State},
@@ -173,7 +173,16 @@ mod in_process {
         let username = crate::server::account::domain::Username::parse("probe").unwrap();
         let user = crate::server::account::users::create(&state.db, &username, "$argon2id$unused").await.unwrap();
         let refresh_jti = "jti-1".to_string();
-        let sid = sessions::create(&state.db, &user.id, &refresh_jti, 3600, &ClientInfo::default()).await.unwrap();
+        let sid = sessions::create(
+            &state.db,
+            &user.id,
+            &refresh_jti,
+            3600,
+            &ClientInfo::default(),
+            sessions::Method::Password,
+        )
+        .await
+        .unwrap();
         Fixture { state, _dir: dir, user, sid, refresh_jti }
     }
 

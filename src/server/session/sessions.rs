@@ -31,13 +31,38 @@ impl ClientInfo {
     }
 }
 
+/// How a session signed in, as `/sessions` and the audit log tell it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// A password (registration included).
+    Password,
+    /// A password-reset link.
+    Reset,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Password => "password",
+            Method::Reset => "reset",
+        }
+    }
+}
+
 /// Opens a session whose first refresh token has id `jti`; returns the session id.
-pub async fn create(db: &Db, user_id: &str, jti: &str, lifetime: i64, client: &ClientInfo) -> Result<String, AppError> {
+pub async fn create(
+    db: &Db,
+    user_id: &str,
+    jti: &str,
+    lifetime: i64,
+    client: &ClientInfo,
+    method: Method,
+) -> Result<String, AppError> {
     let id = uuid::Uuid::new_v4().to_string();
     let now = now();
     sqlx::query(
-        "INSERT INTO sessions (id, user_id, refresh_jti, created_at, last_used_at, expires_at, user_agent, ip) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO sessions (id, user_id, refresh_jti, created_at, last_used_at, expires_at, user_agent, ip, method) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&id)
     .bind(user_id)
@@ -47,6 +72,7 @@ pub async fn create(db: &Db, user_id: &str, jti: &str, lifetime: i64, client: &C
     .bind(now + lifetime)
     .bind(client.user_agent.as_deref().map(|ua| truncate(ua, 512)))
     .bind(client.ip.as_deref())
+    .bind(method.as_str())
     .execute(db)
     .await?;
     Ok(id)
@@ -71,6 +97,16 @@ pub async fn revoke_others(db: &Db, user_id: &str, keep: &str) -> Result<u64, Ap
             .bind(keep)
             .execute(db)
             .await?;
+    Ok(revoked.rows_affected())
+}
+
+/// Ends every session of the user (a password reset, a deleted account).
+pub async fn revoke_all(db: impl sqlx::Executor<'_, Database = sqlx::Any>, user_id: &str) -> Result<u64, AppError> {
+    let revoked = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(now())
+        .bind(user_id)
+        .execute(db)
+        .await?;
     Ok(revoked.rows_affected())
 }
 

@@ -1,21 +1,26 @@
 //! `/profile`: protected. The server answers an anonymous visitor with a `303` to the
 //! login page before any HTML; in the browser, signing out here redirects the same way.
-//! It reads nothing from the database: a signed-in page costs what an anonymous one
-//! does.
+//! Each form is a small component in this folder, beside the server functions it calls:
+//! the email address (`email.rs`), the password (`password.rs`), deleting the account
+//! (`delete.rs`).
 
-use super::forms::FormError;
-use crate::{
-    api::{ChangePassword, CurrentUser},
-    app::AuthState,
-    shared::login_url_for,
-};
+mod delete;
+mod email;
+mod password;
+
+use crate::{api::CurrentUser, app::AuthState, shared::login_url_for};
+use delete::DeleteAccountForm;
+use email::{account_resource, EmailSection};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
+use password::ChangePasswordForm;
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
     let auth = expect_context::<AuthState>();
+    let query = leptos_router::hooks::use_query_map();
+    let account = account_resource();
     // Asks the server who we are: a server-function call that also refreshes expired
     // tokens on the way, like any other request.
     let check = ServerAction::<CurrentUser>::new();
@@ -45,6 +50,11 @@ pub fn ProfilePage() -> impl IntoView {
                                 "Check session"
                             </button>
                         </ActionForm>
+                        <Show when=move || query.read().get("reset").is_some()>
+                            <p class="status" role="status" data-testid="reset-status">
+                                "Your new password is set, and every other session is signed out."
+                            </p>
+                        </Show>
                         <p class="status" role="status" data-testid="session-status">
                             {move || match check.value().get() {
                                 Some(Ok(Some(u))) => format!("Session active for {}.", u.username),
@@ -56,39 +66,14 @@ pub fn ProfilePage() -> impl IntoView {
                         <p>
                             <a href="/sessions">"Where you are signed in"</a>
                         </p>
+                        <EmailSection account />
                         <ChangePasswordForm />
+                        <DeleteAccountForm />
                     </section>
                 }
                     .into_any()
             }
             None => view! { <Redirect path=login_url_for("/profile") /> }.into_any(),
         }}
-    }
-}
-
-/// Changing the password signs out every other session.
-#[component]
-fn ChangePasswordForm() -> impl IntoView {
-    let change = ServerAction::<ChangePassword>::new();
-    let query = leptos_router::hooks::use_query_map();
-    let error = Signal::derive(move || change.value().get().and_then(Result::err));
-    let done = move || match change.value().get() {
-        Some(Ok(others)) => Some(format!("Password changed; {others} other session(s) signed out.")),
-        Some(Err(_)) => None,
-        None => query.read().get("changed").map(|_| "Password changed; other sessions signed out.".to_string()),
-    };
-    view! {
-        <h2>"Change password"</h2>
-        <ActionForm action=change attr:class="form" attr:aria-label="Change password">
-            <label for="current_password">"Current password"</label>
-            <input id="current_password" name="current_password" type="password" autocomplete="current-password" required />
-            <label for="new_password">"New password"</label>
-            <input id="new_password" name="new_password" type="password" autocomplete="new-password" required />
-            <FormError submitted=error />
-            <p class="status" role="status" data-testid="password-status">{done}</p>
-            <button type="submit" class="primary" disabled=move || change.pending().get()>
-                "Change password"
-            </button>
-        </ActionForm>
     }
 }
