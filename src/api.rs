@@ -48,7 +48,11 @@ pub async fn logout() -> Result<(), AppError> {
 /// The signed-in user, or `null`.
 #[server(prefix = "/api", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<User>, AppError> {
-    Ok(crate::server::account::auth::current_user())
+    use crate::server::{
+        account::auth,
+        reply::{finish, FormTargets},
+    };
+    finish(Ok(auth::current_user()), FormTargets { success: "/profile", failure: "/" })
 }
 
 /// The caller's live sessions, newest first. Protected: `401` when signed out.

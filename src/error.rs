@@ -192,6 +192,16 @@ impl FromServerFnError for AppError {
                 Self::new(ErrorCode::MethodNotAllowed, "method not allowed")
             }
             ServerFnErrorErr::Request(_) => Self::new(ErrorCode::Unavailable, "the server could not be reached"),
+            // On the server, a body that could not be read is the client's: too long
+            // (a chunked body past the limit) or not UTF-8. In the browser, the same
+            // variant means the server's answer could not be read.
+            ServerFnErrorErr::Deserialization(why) if cfg!(feature = "ssr") => {
+                if why.contains("length limit exceeded") {
+                    Self::new(ErrorCode::PayloadTooLarge, "the request body is too large")
+                } else {
+                    Self::new(ErrorCode::Invalid, "the request's body could not be read")
+                }
+            }
             ServerFnErrorErr::Deserialization(_) | ServerFnErrorErr::Response(_) => {
                 Self::new(ErrorCode::Unavailable, "the server's answer could not be read")
             }

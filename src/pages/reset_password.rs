@@ -30,12 +30,15 @@ pub async fn reset_password(token: String, new_password: String) -> Result<User,
 /// Whether a reset link still works: `200`, or `400` `invalid_token` saying why not.
 #[server(prefix = "/api", endpoint = "check_reset_link")]
 pub async fn check_reset_link(token: String) -> Result<(), AppError> {
-    use crate::server::{account::reset, reply::set_status};
+    use crate::server::{
+        account::reset,
+        reply::{finish, set_status, FormTargets},
+    };
     let result = reset::check_reset_link(token).await;
     if let Err(error) = &result {
         set_status(error); // the page too answers 400 for a dead link
     }
-    result
+    finish(result, FormTargets { success: "/forgot-password", failure: "/forgot-password" })
 }
 
 #[component]

@@ -95,6 +95,11 @@ impl AppState {
             keys::load(settings.jwt_secret.as_ref(), settings.jwt_algorithm, &db, settings.refresh_token_lifetime)
                 .await
                 .map_err(|e| StartError(format!("JWT_SECRET: cannot load the stored keys: {e}")))?;
+        match account::users::rekey_legacy(&db).await {
+            Ok((0, 0)) => {}
+            Ok((done, kept)) => tracing::info!(done, kept, "usernames re-keyed by full case folding"),
+            Err(e) => return Err(StartError(format!("DATABASE_URL: cannot re-key usernames: {e}"))),
+        }
         let hasher = Hasher::new().map_err(|_| StartError("argon2: cannot hash".into()))?;
         let mailer = mail::Mailer::new(settings, leptos_options.site_addr).map_err(StartError)?;
         Ok(AppState {
@@ -197,6 +202,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(state.clone(), middleware::authenticate))
         .layer(from_fn_with_state(state.clone(), csrf::same_site_only))
+        .layer(from_fn(keep_redirects_on_site))
         .layer(CookieManagerLayer::new())
         .layer(from_fn_with_state(state.clone(), headers::protective_headers))
         .layer(from_fn(cache_static))
@@ -208,6 +214,22 @@ pub fn router(state: AppState) -> Router {
 
 async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
     handle_server_fns_with_context(move || provide_context(state.clone()), request).await
+}
+
+/// For a plain form post that a server function does not redirect itself (or whose
+/// fields could not even be read), the framework sends the browser back to the
+/// `Referer`, wherever that is. Every function names its own targets
+/// (`reply::finish`); this is the backstop: a redirect that would leave the site goes
+/// home instead.
+async fn keep_redirects_on_site(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let Some(location) = response.headers().get(header::LOCATION) else { return response };
+    let location = location.to_str().unwrap_or("//");
+    if crate::shared::safe_next(Some(location)) != location {
+        *response.status_mut() = StatusCode::SEE_OTHER;
+        response.headers_mut().insert(header::LOCATION, HeaderValue::from_static("/"));
+    }
+    response
 }
 
 /// `431` for a request whose headers, or cookies, are larger than any honest browser's.
@@ -242,20 +264,20 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 /// Built files under `/pkg/` carry a content hash in their names (cargo-leptos
 /// `hash-files`), so browsers may keep them for a year; `public/` files for an hour.
+/// Everything else is `no-store`: a page may be one user's, and a response may carry
+/// their token cookies, which no shared cache or CDN must keep.
 async fn cache_static(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
     let mut response = next.run(request).await;
-    if response.status().is_success() && !response.headers().contains_key(header::CACHE_CONTROL) {
-        let policy = if path.starts_with("/pkg/") {
-            Some("public, max-age=31536000, immutable")
-        } else if matches!(path.as_str(), "/favicon.ico" | "/favicon.svg" | "/robots.txt") {
-            Some("public, max-age=3600")
-        } else {
-            None
-        };
-        if let Some(policy) = policy {
-            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
-        }
+    if response.headers().contains_key(header::CACHE_CONTROL) {
+        return response; // a route that chose its own (the JWKS)
     }
+    let policy = match path.as_str() {
+        _ if !response.status().is_success() => "no-store",
+        p if p.starts_with("/pkg/") => "public, max-age=31536000, immutable",
+        "/favicon.ico" | "/favicon.svg" | "/robots.txt" => "public, max-age=3600",
+        _ => "no-store",
+    };
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     response
 }

@@ -56,9 +56,9 @@ impl Request {
         self.identity().ok_or_else(AppError::unauthorized)
     }
 
-    /// The peer's address: what throttling counts per client.
+    /// What throttling counts per client: the peer's address (an IPv6 one by its /64).
     pub fn address(&self) -> String {
-        self.client.ip.clone().unwrap_or_else(|| "unknown".to_string())
+        self.client.ip.as_deref().map(crate::server::guard::throttle::client_key).unwrap_or_else(|| "unknown".into())
     }
 
     /// Opens a fresh session for `user` and sets its cookies, replacing any the browser
@@ -72,6 +72,7 @@ impl Request {
         let sid = sessions::create(&self.state.db, &user.id, &jti, lifetime, &self.client, method).await?;
         let pair = issue_pair(&self.state, user, &sid, &jti)?;
         self.state.cookies.set(&self.jar, pair);
+        crate::server::guard::device::remember(self, &user.id);
         Ok(sid)
     }
 

@@ -192,6 +192,14 @@ impl Settings {
             throttle_reset_requests: count(&get("throttle_reset_requests")?, "THROTTLE_RESET_REQUESTS")?,
             throttle_reset_mails: count(&get("throttle_reset_mails")?, "THROTTLE_RESET_MAILS")?,
         };
+        // Browsers drop a `__Host-` or `__Secure-` cookie that is not `Secure`.
+        for (key, name) in
+            [("ACCESS_TOKEN_KEY", &settings.access_token_key), ("REFRESH_TOKEN_KEY", &settings.refresh_token_key)]
+        {
+            if (name.starts_with("__Host-") || name.starts_with("__Secure-")) && !settings.cookie_secure {
+                return Err(SettingsError(format!("{key}: a __Host- or __Secure- name needs COOKIE_SECURE=true")));
+            }
+        }
         if settings.access_token_key == settings.refresh_token_key {
             return Err(SettingsError("REFRESH_TOKEN_KEY: must differ from ACCESS_TOKEN_KEY".into()));
         }
@@ -325,6 +333,14 @@ mod tests {
             let err = with_env(&[(key, value)]).unwrap_err();
             assert!(err.0.starts_with(key), "{err} should name {key}");
         }
+    }
+
+    #[test]
+    fn host_prefixed_cookie_names_need_secure_cookies() {
+        let names = [("ACCESS_TOKEN_KEY", "__Host-jwt_access"), ("REFRESH_TOKEN_KEY", "__Host-jwt_refresh")];
+        assert!(with_env(&names).is_ok());
+        let err = with_env(&[names[0], names[1], ("COOKIE_SECURE", "false")]).unwrap_err();
+        assert!(err.0.starts_with("ACCESS_TOKEN_KEY"), "{err}");
     }
 
     #[test]

@@ -540,3 +540,256 @@ async fn both_cookies_together_stay_well_under_four_kilobytes() {
     let total: usize = set_cookies(&response).iter().map(|c| c.raw.len()).sum();
     assert!(total < 2048, "{total} bytes of Set-Cookie for the longest username");
 }
+
+// --- the second review of the release build --------------------------------------------
+
+#[tokio::test]
+async fn shared_caches_never_store_signed_in_pages_or_token_cookies() {
+    let (app, _, refresh) = target().await;
+    let client = app.another_client("127.0.0.40");
+    client.set_cookie("jwt_refresh", &refresh);
+    let page = client.get("/sessions").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(cookie_named(&set_cookies(&page), "jwt_access").is_some(), "a refresh on the way");
+    assert_eq!(page.headers().get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"));
+    let anonymous = app.another_client("127.0.0.41");
+    for response in [
+        anonymous.get("/").await,
+        anonymous.get("/login").await,
+        anonymous.get("/no/such/page").await,
+        app.login("target", PASSWORD).await,
+        app.post_form("/api/current_user", &[]).await,
+    ] {
+        let url = response.url().to_string();
+        assert_eq!(response.headers().get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"), "{url}");
+    }
+    let jwks = anonymous.get("/.well-known/jwks.json").await;
+    assert_eq!(jwks.headers()["cache-control"], "public, max-age=15", "public keys keep their short caching");
+}
+
+#[tokio::test]
+async fn guessing_the_current_password_with_a_borrowed_session_is_throttled_and_audited() {
+    let (app, _, _) = target().await;
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        let form = [("current_password", format!("guess number {i}")), ("new_password", "whatever it is".into())];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        statuses.push(app.post_form("/api/change_password", &form).await.status());
+    }
+    assert!(statuses[..5].iter().all(|s| *s == StatusCode::BAD_REQUEST), "{statuses:?}");
+    assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    let events = app.post_form("/api/events", &[]).await.json::<Value>().await.unwrap();
+    let count = |name: &str| events.as_array().unwrap().iter().filter(|e| e["event"] == name).count();
+    let wrong = statuses.iter().filter(|s| **s == StatusCode::BAD_REQUEST).count();
+    assert_eq!(count("password_check_failed"), wrong, "each wrong guess audited: {events}");
+    assert!(count("throttled") >= 1, "{events}");
+}
+
+#[tokio::test]
+async fn the_throttle_does_not_tell_which_usernames_exist() {
+    let app = spawn_app(&[]).await;
+    let usual = app.another_client("127.0.0.42");
+    usual.register("known", PASSWORD).await; // this address is where "known" signs in
+    usual.forget_cookies();
+    let mut for_known = Vec::new();
+    let mut for_nobody = Vec::new();
+    for _ in 0..7 {
+        for_known.push(usual.login("known", "wrong password").await.status());
+    }
+    let elsewhere = app.another_client("127.0.0.43");
+    for _ in 0..7 {
+        for_nobody.push(elsewhere.login("nobody", "wrong password").await.status());
+    }
+    assert_eq!(for_known, for_nobody, "a real name and an unknown one are throttled alike");
+    assert!(for_known.contains(&StatusCode::TOO_MANY_REQUESTS));
+}
+
+#[tokio::test]
+async fn a_neighbour_on_the_same_address_cannot_lock_the_owner_out() {
+    let app = spawn_app(&[]).await;
+    let owner = app.another_client("127.0.0.44");
+    owner.register("owner", PASSWORD).await;
+    owner.post_form("/api/logout", &[]).await; // signed out; the browser keeps its device cookie
+    assert!(owner.cookie("latch_device").is_some(), "a device cookie after signing in");
+    let neighbour = app.another_client("127.0.0.44");
+    for i in 0..21 {
+        neighbour.login(&format!("random{i}"), "wrong password").await;
+    }
+    assert_eq!(neighbour.login("owner", PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(owner.login("owner", PASSWORD).await.status(), StatusCode::OK, "the owner's browser gets in");
+
+    // The cookie is bound to its account and signed: it exempts nobody else.
+    let stolen = owner.cookie("latch_device").unwrap();
+    neighbour.set_cookie("latch_device", &stolen);
+    assert_eq!(neighbour.login("someone_else", "wrong password").await.status(), StatusCode::TOO_MANY_REQUESTS);
+    neighbour.set_cookie("latch_device", &format!("{stolen}x"));
+    assert_eq!(neighbour.login("owner", PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_device_cookie_has_a_guessing_limit_of_its_own() {
+    let app = spawn_app(&[]).await;
+    app.register("device", PASSWORD).await;
+    app.post_form("/api/logout", &[]).await;
+    let statuses: Vec<StatusCode> = {
+        let mut s = Vec::new();
+        for _ in 0..8 {
+            s.push(app.login("device", "wrong password").await.status());
+        }
+        s
+    };
+    assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn names_that_differ_only_by_full_case_folding_are_one_account() {
+    let app = spawn_app(&[]).await;
+    for (first, second) in [("straße", "STRASSE"), ("σασ", "ΣΑΣ"), ("Dženan", "DŽENAN")] {
+        app.forget_cookies();
+        assert_eq!(app.register(first, PASSWORD).await.status(), StatusCode::OK, "{first}");
+        app.forget_cookies();
+        assert_eq!(app.register(second, PASSWORD).await.status(), StatusCode::CONFLICT, "{second} is {first}");
+        assert_eq!(app.login(second, PASSWORD).await.status(), StatusCode::OK, "{second} signs in as {first}");
+        assert_eq!(app.current_user().await["username"], first);
+    }
+}
+
+#[tokio::test]
+async fn accounts_keyed_before_case_folding_stay_reachable() {
+    use sqlx::{any::install_default_drivers, Connection};
+    let app = spawn_app(&[]).await;
+    install_default_drivers();
+    let mut db = sqlx::AnyConnection::connect(&app.db_url).await.unwrap();
+    app.register("placeholder", PASSWORD).await;
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE username = 'placeholder'")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    // Rows as the previous release keyed them (lower case after NFKC), two of which now
+    // fold to one key.
+    for (id, name, old_key) in
+        [("legacy-1", "Straße", "straße"), ("legacy-2", "STRASSE", "strasse"), ("legacy-3", "ΣΑΣ", "σας")]
+    {
+        sqlx::query(
+            "INSERT INTO users (id, username, username_key, password_hash, created_at, username_key_version) \
+             VALUES ($1, $2, $3, $4, 0, 1)",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(old_key)
+        .bind(&hash)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    }
+    let restarted = spawn_peer(&app, &[]).await; // the start-up re-keys what it can
+    for (typed, who) in
+        [("Straße", "Straße"), ("STRASSE", "STRASSE"), ("strasse", "STRASSE"), ("σασ", "ΣΑΣ"), ("ΣΑΣ", "ΣΑΣ")]
+    {
+        restarted.forget_cookies();
+        assert_eq!(restarted.login(typed, PASSWORD).await.status(), StatusCode::OK, "{typed}");
+        assert_eq!(restarted.current_user().await["username"], who, "{typed}");
+    }
+    restarted.forget_cookies();
+    assert_eq!(restarted.register("σασ", PASSWORD).await.status(), StatusCode::CONFLICT, "ΣΑΣ's key is folded now");
+}
+
+#[tokio::test]
+async fn a_token_cookie_named_twice_is_anonymous_and_both_are_cleared() {
+    let (app, access, _) = target().await;
+    let other = app.another_client("127.0.0.45");
+    other.register("planted", PASSWORD).await;
+    let planted = other.cookie("jwt_access").unwrap();
+    for header in
+        [format!("jwt_access={access}; jwt_access={planted}"), format!("jwt_access={planted}; jwt_access={access}")]
+    {
+        let response =
+            app.http.post(format!("{}/api/current_user", app.base)).header("cookie", header).send().await.unwrap();
+        let cleared = set_cookies(&response);
+        for name in ["jwt_access", "jwt_refresh"] {
+            assert_eq!(cookie_named(&cleared, name).and_then(|c| c.max_age()), Some(0), "{name} cleared");
+        }
+        assert_eq!(response.json::<Value>().await.unwrap(), json!(null));
+    }
+}
+
+#[tokio::test]
+async fn host_prefixed_cookie_names_work() {
+    let app = spawn_app(&[
+        ("ACCESS_TOKEN_KEY", "__Host-jwt_access"),
+        ("REFRESH_TOKEN_KEY", "__Host-jwt_refresh"),
+        ("ACCESS_TOKEN_LIFETIME", "1"),
+    ])
+    .await;
+    let response = app.register("prefixed", PASSWORD).await;
+    let cookies = set_cookies(&response);
+    for name in ["__Host-jwt_access", "__Host-jwt_refresh"] {
+        let cookie = cookie_named(&cookies, name).unwrap_or_else(|| panic!("{name}: {cookies:?}"));
+        assert!(cookie.has("Secure") && cookie.has("Path=/"), "{}", cookie.raw);
+        assert!(!cookie.raw.to_ascii_lowercase().contains("domain="), "{}", cookie.raw);
+    }
+    outlive(1).await;
+    assert_eq!(app.current_user().await["username"], "prefixed", "refreshed under the prefixed names");
+    assert!(app.cookie("__Host-jwt_access").is_some());
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_utf8_is_a_400() {
+    let (app, _, _) = target().await;
+    let response = app
+        .request(reqwest::Method::POST, "/api/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(b"username=target&password=\xff\xfe\xfd".to_vec());
+    let response = app.send(response).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(response.json::<Value>().await.unwrap()["code"], "invalid");
+}
+
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_is_a_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (app, _, _) = target().await;
+    let mut stream = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://")).await.unwrap();
+    let head = "POST /api/login HTTP/1.1\r\nHost: latch\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+                Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let chunk = format!("1000\r\n{}\r\n", "p".repeat(0x1000));
+    for _ in 0..6 {
+        if stream.write_all(chunk.as_bytes()).await.is_err() {
+            break; // the server may answer and close before reading it all
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let status_line = String::from_utf8_lossy(&answer).lines().next().unwrap_or_default().to_string();
+    assert!(status_line.starts_with("HTTP/1.1 413"), "{status_line}");
+}
+
+#[tokio::test]
+async fn no_plain_form_answer_redirects_to_another_site() {
+    let (app, _, _) = target().await;
+    for path in [
+        "/api/current_user",
+        "/api/check_reset_link",
+        "/api/logout",
+        "/api/sessions",
+        "/api/events",
+        "/api/account",
+        "/api/login",
+        "/api/forgot_password",
+    ] {
+        let request = app
+            .request(reqwest::Method::POST, path)
+            .header("accept", "text/html")
+            .header("origin", app.base.clone())
+            .header("referer", "https://evil.example/x?")
+            .form(&[("token", "x"), ("login", "x")]);
+        let response = app.send(request).await;
+        if let Some(location) = response.headers().get("location") {
+            let location = location.to_str().unwrap();
+            assert!(location.starts_with('/') && !location.starts_with("//"), "{path} → {location}");
+        }
+        app.login("target", PASSWORD).await;
+    }
+}

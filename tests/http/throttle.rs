@@ -39,10 +39,10 @@ async fn an_attacker_hammering_an_account_is_slowed_with_429_and_retry_after() {
 }
 
 #[tokio::test]
-async fn the_owner_signs_in_from_their_usual_client_while_an_attacker_is_throttled() {
+async fn the_owner_signs_in_from_their_own_browser_while_an_attacker_is_throttled() {
     let app = spawn_app(&[]).await;
-    app.register("owner", PASSWORD).await; // from 127.0.0.1: the owner's usual client
-    app.forget_cookies();
+    app.register("owner", PASSWORD).await; // this browser now holds the account's device cookie
+    app.post_form("/api/logout", &[]).await;
     let attacker = app.another_client("127.0.0.3");
     for _ in 0..8 {
         attacker.login("owner", "guess guess").await;

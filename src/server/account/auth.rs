@@ -8,7 +8,7 @@ use super::{
 };
 use crate::server::{
     audit::{self, Event},
-    guard::throttle::Scope,
+    guard::{device, throttle::Scope},
     request::Request,
     session::{
         middleware::Identity,
@@ -46,17 +46,15 @@ pub async fn register(username: String, password: String, email: Option<String>)
     Ok(user)
 }
 
+/// Signs in. A browser holding this account's device cookie is throttled by its own
+/// failures only; every other client by the account's and the address's, the same way
+/// for every name, real or not, so the throttle tells nothing about who exists.
 pub async fn login(username: String, password: String) -> Result<User, AppError> {
     let request = Request::current()?;
     let (db, throttle) = (&request.state.db, &request.state.throttle);
     if password.chars().count() > 1024 {
         // Refused before hashing: a megabyte password is a denial of service, not a login.
         return Err(AppError::invalid("password", "password: at most 1024 characters"));
-    }
-    let address = request.address();
-    if let Err(error) = throttle.check(db, Scope::Address, &address).await {
-        throttle.record(db, Scope::Address, &address).await?;
-        return Err(request.audit_throttled(error, None).await);
     }
     // A name that breaks the rules cannot exist: it fails like an unknown user, at the
     // same cost, and is counted under its plain lower-case form.
@@ -66,15 +64,16 @@ pub async fn login(username: String, password: String) -> Result<User, AppError>
         Ok(name) => users::find_by_name(db, name).await?.filter(|s| !s.disabled),
         Err(_) => None,
     };
-    // The owner's usual client is never locked out by failures made elsewhere.
-    let usual_client = match &stored {
-        Some(s) => sessions::has_used_address(db, &s.user.id, &address).await?,
-        None => false,
+    let device = stored.as_ref().and_then(|s| device::trusted_for(&request, &s.user.id));
+    let address = request.address();
+    let scopes: Vec<(Scope, &str)> = match &device {
+        Some(device) => vec![(Scope::Device, device.as_str())],
+        None => vec![(Scope::Address, address.as_str()), (Scope::Account, account.as_str())],
     };
-    if !usual_client {
-        if let Err(error) = throttle.check(db, Scope::Account, &account).await {
+    for (scope, key) in &scopes {
+        if let Err(error) = throttle.check(db, *scope, key).await {
             // Hammering on while throttled keeps the wait growing.
-            throttle.record(db, Scope::Account, &account).await?;
+            throttle.record(db, *scope, key).await?;
             return Err(request.audit_throttled(error, stored.as_ref().map(|s| s.user.id.as_str())).await);
         }
     }
@@ -85,14 +84,17 @@ pub async fn login(username: String, password: String) -> Result<User, AppError>
     };
     let matches = request.state.hasher.verify(&password, hash).await.map_err(|_| AppError::internal())?;
     let Some(user) = user.filter(|_| matches) else {
-        throttle.record(db, Scope::Account, &account).await?;
-        throttle.record(db, Scope::Address, &address).await?;
+        for (scope, key) in &scopes {
+            throttle.record(db, *scope, key).await?;
+        }
         request.audit(Event::LoginFailed, known_id.as_deref(), None).await;
         tracing::info!("login failed");
         return Err(AppError::invalid_credentials());
     };
-    if !usual_client {
-        throttle.clear(db, Scope::Account, &account).await?;
+    for (scope, key) in &scopes {
+        if *scope != Scope::Address {
+            throttle.clear(db, *scope, key).await?;
+        }
     }
     let sid = request.sign_in(&user, Method::Password).await?;
     request.audit(Event::LoginSucceeded, Some(&user.id), Some(&sid)).await;

@@ -29,8 +29,20 @@ impl Username {
         &self.0
     }
 
-    /// What uniqueness and look-ups compare: case-insensitive.
+    /// What uniqueness and look-ups compare: the name under full Unicode case folding
+    /// after compatibility decomposition (Unicode's compatibility caseless match,
+    /// NFKD(fold(NFKD(fold(NFD(name))))), recomposed by NFKC). `ß` folds to `ss` and
+    /// every sigma to `σ`, which lower-casing does not do.
     pub fn key(&self) -> String {
+        use caseless::Caseless;
+        let once: String = self.0.nfd().default_case_fold().collect();
+        let twice: String = once.nfkd().default_case_fold().collect();
+        twice.nfkc().collect()
+    }
+
+    /// The key the first release stored (lower case after NFKC), still used to find
+    /// accounts whose folded key another account already held (see migration 0006).
+    pub fn legacy_key(&self) -> String {
         self.0.to_lowercase().nfkc().collect()
     }
 }
@@ -155,6 +167,11 @@ mod tests {
         assert_eq!(a.key(), b.key());
         assert_eq!(a.key(), c.key());
         assert_eq!(a.as_str(), "Ada", "the display form keeps its case");
+        for (x, y) in [("straße", "STRASSE"), ("σασ", "ΣΑΣ"), ("ΣΑΣ", "σας"), ("ǅemal", "ǆEMAL"), ("ﬁle", "FILE")]
+        {
+            assert_eq!(Username::parse(x).unwrap().key(), Username::parse(y).unwrap().key(), "{x} = {y}");
+        }
+        assert_ne!(Username::parse("tаrget").unwrap().key(), Username::parse("target").unwrap().key(), "Cyrillic а");
     }
 
     #[test]

@@ -33,14 +33,17 @@ fn stored_user(row: &sqlx::any::AnyRow) -> Result<StoredUser, sqlx::Error> {
 pub async fn create(db: &Db, username: &Username, password_hash: &str) -> Result<User, AppError> {
     let id = uuid::Uuid::new_v4().to_string();
     let inserted = sqlx::query(
-        "INSERT INTO users (id, username, username_key, password_hash, created_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username_key) DO NOTHING",
+        "INSERT INTO users (id, username, username_key, username_key_version, password_hash, created_at) \
+         SELECT $1, $2, $3, 2, $4, $5 \
+         WHERE NOT EXISTS (SELECT 1 FROM users WHERE username_key_version = 1 AND username_key = $6) \
+         ON CONFLICT (username_key) DO NOTHING",
     )
     .bind(&id)
     .bind(username.as_str())
     .bind(username.key())
     .bind(password_hash)
     .bind(now())
+    .bind(username.legacy_key())
     .execute(db)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -49,10 +52,48 @@ pub async fn create(db: &Db, username: &Username, password_hash: &str) -> Result
     Ok(User { id, username: username.as_str().to_string() })
 }
 
+/// The account `username` names: by its folded key, or by the old key of an account
+/// that could not be re-keyed; where both match, the one spelt exactly so.
 pub async fn find_by_name(db: &Db, username: &Username) -> Result<Option<StoredUser>, AppError> {
-    let row =
-        sqlx::query(&format!("{STORED_USER} WHERE username_key = $1")).bind(username.key()).fetch_optional(db).await?;
+    let row = sqlx::query(&format!(
+        "{STORED_USER} WHERE username_key = $1 OR (username_key_version = 1 AND username_key = $2) \
+         ORDER BY CASE WHEN username = $3 THEN 0 ELSE 1 END, username_key_version DESC LIMIT 1"
+    ))
+    .bind(username.key())
+    .bind(username.legacy_key())
+    .bind(username.as_str())
+    .fetch_optional(db)
+    .await?;
     Ok(row.as_ref().map(stored_user).transpose()?)
+}
+
+/// Gives every account still keyed the first release's way its folded key (migration
+/// 0006), at start-up; safe when several instances do it at once. An account whose
+/// folded key another already holds keeps its old key, and `find_by_name` still finds
+/// it. Returns how many were re-keyed and how many could not be.
+pub async fn rekey_legacy(db: &Db) -> Result<(u64, u64), sqlx::Error> {
+    let rows = sqlx::query("SELECT id, username FROM users WHERE username_key_version = 1").fetch_all(db).await?;
+    let (mut done, mut kept) = (0, 0);
+    for row in rows {
+        let (id, name): (String, String) = (row.try_get("id")?, row.try_get("username")?);
+        let Ok(username) = Username::parse(&name) else { continue };
+        let updated = sqlx::query(
+            "UPDATE users SET username_key = $1, username_key_version = 2 WHERE id = $2 AND username_key_version = 1",
+        )
+        .bind(username.key())
+        .bind(&id)
+        .execute(db)
+        .await;
+        match updated {
+            Ok(_) => done += 1,
+            Err(sqlx::Error::Database(e)) if e.kind() == sqlx::error::ErrorKind::UniqueViolation => {
+                tracing::warn!(user = %id, "username key kept: its case-folded form belongs to another account");
+                kept += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((done, kept))
 }
 
 pub async fn find_by_id(
@@ -144,29 +185,25 @@ pub async fn set_password_hash(
 /// (its access tokens die with their short lifetime, at the next refresh at the
 /// latest). Returns whether there was such an account.
 pub async fn disable(db: &Db, username: &Username) -> Result<bool, AppError> {
+    let Some(user) = find_by_name(db, username).await? else { return Ok(false) };
     let now = now();
-    let updated = sqlx::query("UPDATE users SET disabled_at = $1 WHERE username_key = $2 AND disabled_at IS NULL")
+    let updated = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
         .bind(now)
-        .bind(username.key())
+        .bind(&user.user.id)
         .execute(db)
         .await?;
-    sqlx::query(
-        "UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL \
-         AND user_id IN (SELECT id FROM users WHERE username_key = $2)",
-    )
-    .bind(now)
-    .bind(username.key())
-    .execute(db)
-    .await?;
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL AND user_id = $2")
+        .bind(now)
+        .bind(&user.user.id)
+        .execute(db)
+        .await?;
     Ok(updated.rows_affected() == 1)
 }
 
 /// Deletes an account by name (the admin command); see `delete_by_id`.
 pub async fn delete(db: &Db, username: &Username) -> Result<bool, AppError> {
-    let user =
-        sqlx::query("SELECT id FROM users WHERE username_key = $1").bind(username.key()).fetch_optional(db).await?;
-    let Some(user) = user else { return Ok(false) };
-    let id: String = user.try_get("id")?;
+    let Some(user) = find_by_name(db, username).await? else { return Ok(false) };
+    let id = user.user.id;
     let mut tx = db.begin().await?;
     delete_by_id(&mut tx, &id, &username.key()).await?;
     tx.commit().await?;

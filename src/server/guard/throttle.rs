@@ -44,6 +44,8 @@ pub struct Policy {
 pub enum Scope {
     Account,
     Address,
+    /// Failed sign-ins through one device cookie (`guard::device`).
+    Device,
     Registration,
     ResetRequest,
     Mail,
@@ -54,6 +56,7 @@ impl Scope {
         match self {
             Scope::Account => "account",
             Scope::Address => "address",
+            Scope::Device => "device",
             Scope::Registration => "register",
             Scope::ResetRequest => "reset_request",
             Scope::Mail => "mail",
@@ -64,7 +67,7 @@ impl Scope {
 impl Policy {
     fn limits(&self, scope: Scope) -> Limits {
         match scope {
-            Scope::Account => self.account,
+            Scope::Account | Scope::Device => self.account,
             Scope::Address => self.address,
             Scope::Registration => self.registration,
             Scope::ResetRequest => self.reset_requests,
@@ -125,6 +128,23 @@ impl Policy {
     }
 }
 
+/// The key a client address is counted under: an IPv4 address as it is, an IPv6 one by
+/// its /64 (one subscriber's prefix: an attacker holding it has 2^64 addresses to
+/// rotate through), an IPv4-mapped IPv6 address as the IPv4 address it maps.
+pub fn client_key(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(v4) => v4.to_string(),
+        Err(_) => ip.to_string(),
+    }
+}
+
 /// Seconds still to wait after `failures`, the last at `last`; 0 when free to try.
 fn wait(limits: Limits, failures: i64, last: i64, now: i64) -> i64 {
     if failures < limits.free || now - last > limits.window {
@@ -174,6 +194,16 @@ mod tests {
         assert_eq!(wait(quota, 3, 1000, 1000), 3600);
         assert_eq!(wait(quota, 3, 1000, 1600), 3000);
         assert_eq!(wait(quota, 3, 1000, 4601), 0);
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        let a = client_key("2001:db8:1:2:aaaa::1");
+        assert_eq!(a, "2001:db8:1:2::/64");
+        assert_eq!(client_key("2001:db8:1:2:ffff:ffff:ffff:ffff"), a, "the same subscriber");
+        assert_ne!(client_key("2001:db8:1:3::1"), a, "the next /64 is someone else");
+        assert_eq!(client_key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(client_key("192.0.2.7"), "192.0.2.7");
     }
 
     #[test]

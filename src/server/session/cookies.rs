@@ -33,6 +33,18 @@ impl CookiePolicy {
         }
     }
 
+    /// The device cookie's name: `latch_device`, with the access cookie's `__Host-` or
+    /// `__Secure-` prefix if it has one.
+    pub fn device_name(&self) -> String {
+        let prefix = ["__Host-", "__Secure-"].into_iter().find(|p| self.access_name.starts_with(p)).unwrap_or("");
+        format!("{prefix}latch_device")
+    }
+
+    /// Remembers that this browser signed in (see `guard::device`).
+    pub fn set_device(&self, jar: &Cookies, token: String) {
+        jar.add(self.build(&self.device_name(), token, self.refresh_max_age));
+    }
+
     fn build(&self, name: &str, value: String, max_age: i64) -> Cookie<'static> {
         Cookie::build((name.to_string(), value))
             .http_only(true)
@@ -58,14 +70,18 @@ impl CookiePolicy {
     /// What the request's `Cookie` headers carry, parsed the way tower-cookies parses
     /// them (percent-decoded). A cookie whose value cannot even be parsed still counts
     /// as `mentioned`, so it is cleared like any other bad one.
+    ///
+    /// A request that names either cookie twice presents neither: which one the browser
+    /// set and which one a sibling subdomain planted cannot be told apart, so the caller
+    /// is anonymous and both are cleared.
     pub fn read(&self, headers: &http::HeaderMap) -> Presented {
         let mut presented = Presented::default();
+        let (mut accesses, mut refreshes) = (0, 0);
         for header in headers.get_all(http::header::COOKIE) {
-            let Ok(text) = std::str::from_utf8(header.as_bytes()) else {
-                presented.mentioned |= self.named_in(&String::from_utf8_lossy(header.as_bytes()));
-                continue;
-            };
-            presented.mentioned |= self.named_in(text);
+            let text = String::from_utf8_lossy(header.as_bytes());
+            let (a, r) = self.count_in(&text);
+            (accesses, refreshes) = (accesses + a, refreshes + r);
+            let Ok(text) = std::str::from_utf8(header.as_bytes()) else { continue };
             for cookie in Cookie::split_parse_encoded(text).flatten() {
                 let value = Some(cookie.value().to_string()).filter(|v| !v.is_empty());
                 if cookie.name() == self.access_name {
@@ -75,14 +91,18 @@ impl CookiePolicy {
                 }
             }
         }
+        presented.mentioned = accesses + refreshes > 0;
+        if accesses > 1 || refreshes > 1 {
+            presented.access = None;
+            presented.refresh = None;
+        }
         presented
     }
 
-    fn named_in(&self, header: &str) -> bool {
-        header
-            .split(';')
-            .filter_map(|pair| pair.split_once('='))
-            .any(|(name, _)| name.trim() == self.access_name || name.trim() == self.refresh_name)
+    /// How many times the header names the access and the refresh cookie.
+    fn count_in(&self, header: &str) -> (usize, usize) {
+        let names = || header.split(';').filter_map(|pair| pair.split_once('=')).map(|(name, _)| name.trim());
+        (names().filter(|n| *n == self.access_name).count(), names().filter(|n| *n == self.refresh_name).count())
     }
 }
 
@@ -132,5 +152,16 @@ mod tests {
             assert_eq!(p.refresh, None);
         }
         assert!(!read(b"other=1").mentioned);
+    }
+
+    #[test]
+    fn a_cookie_named_twice_presents_neither() {
+        for header in
+            [&b"jwt_access=a.b.c; jwt_access=x.y.z"[..], b"jwt_refresh=d.e.f; jwt_access=a.b.c; jwt_refresh=d.e.f"]
+        {
+            let p = read(header);
+            assert!(p.mentioned, "{header:?}");
+            assert_eq!((p.access, p.refresh), (None, None), "{header:?}");
+        }
     }
 }

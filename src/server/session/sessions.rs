@@ -78,16 +78,6 @@ pub async fn create(
     Ok(id)
 }
 
-/// Whether the user has signed in from `ip` before (a session, live or not, from it).
-pub async fn has_used_address(db: &Db, user_id: &str, ip: &str) -> Result<bool, AppError> {
-    let row = sqlx::query("SELECT 1 AS seen FROM sessions WHERE user_id = $1 AND ip = $2 LIMIT 1")
-        .bind(user_id)
-        .bind(ip)
-        .fetch_optional(db)
-        .await?;
-    Ok(row.is_some())
-}
-
 /// Ends every session of the user but `keep`.
 pub async fn revoke_others(db: &Db, user_id: &str, keep: &str) -> Result<u64, AppError> {
     let revoked =

@@ -20,6 +20,9 @@ const MAX_TOKEN_LEN: usize = 4096;
 pub enum TokenType {
     Access,
     Refresh,
+    /// A device cookie's: this browser signed in to the account `sub` (`sid` names the
+    /// device). Never a session.
+    Device,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,7 +118,8 @@ impl Tokens {
     ) -> Result<String, TokenError> {
         let lifetime = match typ {
             TokenType::Access => self.access_lifetime,
-            TokenType::Refresh => self.refresh_lifetime,
+            // A device is remembered as long as a key that signed it can verify it.
+            TokenType::Refresh | TokenType::Device => self.refresh_lifetime,
         };
         let claims = Claims {
             sub: sub.to_string(),

@@ -1,0 +1,29 @@
+//! Device cookies, after OWASP's "Slow down online guessing attacks with device
+//! cookies". A browser that signs in to an account gets a signed cookie naming that
+//! account. Signing in again with it counts failures against that device alone, so an
+//! attacker hammering the account, or a neighbour behind the same address, cannot lock
+//! the owner's browser out; every other client is throttled per account and per address,
+//! the same for every name, known or not.
+
+use crate::server::{request::Request, session::tokens::TokenType};
+
+/// The device id a request's device cookie names, if the cookie is genuine, current and
+/// was issued to `user_id`'s account.
+pub fn trusted_for(request: &Request, user_id: &str) -> Option<String> {
+    let cookie = request.jar.get(&request.state.cookies.device_name())?;
+    let claims = request.state.tokens.verify(cookie.value(), TokenType::Device).ok()?;
+    (claims.sub == user_id).then_some(claims.sid)
+}
+
+/// After a successful sign-in: (re)issues this browser's device cookie for `user_id`,
+/// keeping the device id it already had for that account.
+pub fn remember(request: &Request, user_id: &str) {
+    let device = trusted_for(request, user_id).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let now = crate::server::db::now();
+    let jti = uuid::Uuid::new_v4().to_string();
+    match request.state.tokens.issue(TokenType::Device, user_id, &device, &jti, None, now) {
+        Ok(token) => request.state.cookies.set_device(&request.jar, token),
+        // Not fatal: without it the browser is throttled like any other client.
+        Err(_) => tracing::error!("signing a device cookie failed"),
+    }
+}
