@@ -5,6 +5,8 @@ import { defineConfig } from '@playwright/test';
 // browser.
 const port = process.env.E2E_PORT ?? '3100';
 export const ACCESS_TOKEN_LIFETIME = 2;
+/** A second server, with access tokens living the default 5 minutes. */
+export const LONG_PORT = String(Number(port) + 1);
 
 export default defineConfig({
   testDir: './tests',
@@ -30,29 +32,52 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    // E2E_BIN runs another build (say ./target/debug/latch) against the same suite.
-    command: `rm -rf target/e2e && ${process.env.E2E_BIN ?? './target/release/latch'}`,
-    cwd: '..',
-    url: `http://127.0.0.1:${port}/healthz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'ignore',
-    stderr: 'pipe',
-    env: {
-      LEPTOS_ENV: 'PROD',
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      LEPTOS_SITE_ROOT: 'target/site',
-      DATABASE_URL: 'sqlite://target/e2e/latch.db',
-      ACCESS_TOKEN_LIFETIME: String(ACCESS_TOKEN_LIFETIME),
-      // Every test registers from 127.0.0.1.
-      THROTTLE_REGISTRATIONS: '0',
-      THROTTLE_RESET_REQUESTS: '0',
-      // No SMTP server: each message is an .eml file the tests read, and its links
-      // point where the browser is.
-      OUTBOX_DIR: 'target/e2e/outbox',
-      PUBLIC_ORIGIN: `http://localhost:${port}`,
-      RUST_LOG: 'warn',
+  webServer: [
+    {
+      // E2E_BIN runs another build (say ./target/debug/latch) against the same suite.
+      command: `rm -rf target/e2e && ${process.env.E2E_BIN ?? './target/release/latch'}`,
+      cwd: '..',
+      url: `http://127.0.0.1:${port}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+      env: {
+        LEPTOS_ENV: 'PROD',
+        LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+        LEPTOS_SITE_ROOT: 'target/site',
+        DATABASE_URL: 'sqlite://target/e2e/latch.db',
+        ACCESS_TOKEN_LIFETIME: String(ACCESS_TOKEN_LIFETIME),
+        // Every test registers from 127.0.0.1.
+        THROTTLE_REGISTRATIONS: '0',
+        THROTTLE_RESET_REQUESTS: '0',
+        // No SMTP server: each message is an .eml file the tests read, and its links
+        // point where the browser is.
+        OUTBOX_DIR: 'target/e2e/outbox',
+        PUBLIC_ORIGIN: `http://localhost:${port}`,
+        RUST_LOG: 'warn',
+      },
     },
-  },
+    {
+      // The same build with the default access lifetime (5 minutes), where only
+      // revocation can end a session in seconds (sessions.spec.ts).
+      command: `rm -rf target/e2e-long && ${process.env.E2E_BIN ?? './target/release/latch'}`,
+      cwd: '..',
+      url: `http://127.0.0.1:${LONG_PORT}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+      env: {
+        LEPTOS_ENV: 'PROD',
+        LEPTOS_SITE_ADDR: `127.0.0.1:${LONG_PORT}`,
+        LEPTOS_SITE_ROOT: 'target/site',
+        DATABASE_URL: 'sqlite://target/e2e-long/latch.db',
+        THROTTLE_REGISTRATIONS: '0',
+        OUTBOX_DIR: 'target/e2e-long/outbox',
+        PUBLIC_ORIGIN: `http://localhost:${LONG_PORT}`,
+        RUST_LOG: 'warn',
+      },
+    },
+  ],
 });

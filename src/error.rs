@@ -24,6 +24,8 @@ pub enum ErrorCode {
     Unauthorized,
     /// A cross-site request to a state-changing endpoint.
     Forbidden,
+    /// No such server function, or a session that is not the caller's.
+    NotFound,
     MethodNotAllowed,
     PayloadTooLarge,
     Throttled,
@@ -33,7 +35,8 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    const ALL: [ErrorCode; 12] = [
+    const ALL: [ErrorCode; 13] = [
+        ErrorCode::NotFound,
         ErrorCode::Invalid,
         ErrorCode::WrongPassword,
         ErrorCode::InvalidToken,
@@ -58,6 +61,7 @@ impl ErrorCode {
             ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::Throttled => "throttled",
@@ -96,6 +100,7 @@ impl ErrorCode {
             ErrorCode::Invalid | ErrorCode::WrongPassword | ErrorCode::InvalidToken => 400,
             ErrorCode::InvalidCredentials | ErrorCode::Unauthorized => 401,
             ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::UsernameTaken => 409,
             ErrorCode::PayloadTooLarge => 413,
@@ -151,6 +156,10 @@ impl AppError {
 
     pub fn unauthorized() -> Self {
         Self::new(ErrorCode::Unauthorized, "sign in first")
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, message)
     }
 
     pub fn unavailable() -> Self {

@@ -28,15 +28,28 @@ pub struct EmailChange {
     pub email_verified: bool,
 }
 
-/// One of the signed-in user's live sessions (a browser or device), for `/profile`.
+/// One of the signed-in user's live sessions (a browser or device), for `/sessions`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
+    pub id: String,
+    /// The session of the request that asked.
+    pub current: bool,
+    /// "Chrome on Linux".
+    pub device: String,
+    pub user_agent: Option<String>,
+    /// The client's address when it signed in.
+    pub ip: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
     pub last_used_at: i64,
-    pub user_agent: Option<String>,
-    /// The session of the request that asked.
-    pub current: bool,
+    /// `password`, `reset` (later `password+totp`, `passkey`).
+    pub method: String,
+}
+
+/// What "Sign out everywhere else" ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revoked {
+    pub revoked: u64,
 }
 
 /// One entry of the user's own audit log.

@@ -30,6 +30,9 @@ pub enum Event {
     ResetRequested,
     PasswordReset,
     AccountDeleted,
+    SessionRevoked,
+    SignedOutOthers,
+    SignedOutEverywhere,
 }
 
 impl Event {
@@ -53,6 +56,9 @@ impl Event {
             Event::ResetRequested => "reset_requested",
             Event::PasswordReset => "password_reset",
             Event::AccountDeleted => "account_deleted",
+            Event::SessionRevoked => "session_revoked",
+            Event::SignedOutOthers => "signed_out_others",
+            Event::SignedOutEverywhere => "signed_out_everywhere",
         }
     }
 }

@@ -18,7 +18,6 @@ pub mod settings;
 use crate::app::{shell, App};
 use account::password::Hasher;
 use axum::{
-    body::Body,
     extract::{FromRef, Request, State},
     http::{header, HeaderValue, StatusCode},
     middleware::{from_fn, from_fn_with_state, Next},
@@ -28,13 +27,15 @@ use axum::{
     Router,
 };
 use db::Db;
+use guard::client;
 use guard::{
     csrf, headers,
     throttle::{self, Kind, Limits},
 };
 use leptos::{config::LeptosOptions, prelude::provide_context};
-use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
-use session::{cookies::CookiePolicy, keys, middleware, tokens::Tokens};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use secrecy::ExposeSecret;
+use session::{cookies::CookiePolicy, keys, middleware, revocation, tokens::Tokens};
 use settings::Settings;
 use std::{future::Future, net::SocketAddr, sync::Arc};
 use tower_cookies::CookieManagerLayer;
@@ -68,6 +69,10 @@ pub struct AppState {
     pub public_origin: Option<String>,
     pub mailer: Arc<mail::Mailer>,
     pub links: account::links::Lifetimes,
+    /// Sessions revoked within the last access lifetime, checked after the signature.
+    pub revoked: Arc<revocation::Revoked>,
+    /// Which peers may say, in `X-Forwarded-For`, who the client is.
+    pub proxies: Arc<client::TrustedProxies>,
 }
 
 /// Why the server could not start: one line for the operator.
@@ -102,6 +107,10 @@ impl AppState {
         }
         let hasher = Hasher::new().map_err(|_| StartError("argon2: cannot hash".into()))?;
         let mailer = mail::Mailer::new(settings, leptos_options.site_addr).map_err(StartError)?;
+        let revoked = revocation::Revoked::new(settings.access_token_lifetime);
+        revocation::load(&db, &revoked)
+            .await
+            .map_err(|e| StartError(format!("DATABASE_URL: cannot read revocations: {e}")))?;
         Ok(AppState {
             db,
             tokens: Arc::new(Tokens::new(ring, settings.access_token_lifetime, settings.refresh_token_lifetime)),
@@ -121,6 +130,8 @@ impl AppState {
                 verify_lifetime: settings.verify_token_lifetime,
                 reset_lifetime: settings.reset_token_lifetime,
             },
+            revoked: Arc::new(revoked),
+            proxies: Arc::new(settings.trusted_proxies.clone()),
             leptos_options,
         })
     }
@@ -143,6 +154,9 @@ impl Application {
             tokio::spawn(reload_keys(state.clone(), settings.clone()));
         }
         tokio::spawn(mail::delivery::run(state.db.clone(), state.mailer.clone()));
+        let listen_on =
+            settings.database_url.expose_secret().starts_with("postgres").then(|| settings.database_url.clone());
+        tokio::spawn(revocation::run(state.db.clone(), state.revoked.clone(), listen_on));
         Ok(Application { listener, router: router(state), db, addr })
     }
 
@@ -195,7 +209,8 @@ pub fn router(state: AppState) -> Router {
     let compress_when = SizeAbove::new(256).and(NotForContentType::const_new("text/html"));
 
     Router::new()
-        .route("/api/{*fn_name}", post(server_fn_handler))
+        .route("/api/", post(no_such_server_function))
+        .route("/api/{*fn_name}", post(no_such_server_function))
         .route("/healthz", get(healthz))
         .route("/.well-known/jwks.json", get(jwks))
         .leptos_routes_with_context(&state, routes, page_context, page_shell)
@@ -212,8 +227,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
-    handle_server_fns_with_context(move || provide_context(state.clone()), request).await
+/// Every server function has a route of its own (`leptos_routes_with_context` adds
+/// them); a `POST` here names none.
+async fn no_such_server_function(request: Request) -> Response {
+    tracing::debug!(path = %request.uri().path(), "no such server function");
+    crate::error::AppError::not_found("no such endpoint").into_response()
 }
 
 /// For a plain form post that a server function does not redirect itself (or whose

@@ -42,7 +42,7 @@ impl Request {
             tracing::error!("server function called outside CookieManagerLayer");
             return Err(AppError::internal());
         };
-        let client = ClientInfo::of(&parts.headers, &parts.extensions);
+        let client = ClientInfo::of(&parts.headers, &parts.extensions, &state.proxies);
         Ok(Request { state, parts, jar, client })
     }
 

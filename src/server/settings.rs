@@ -42,6 +42,8 @@ pub struct Settings {
     pub throttle_reset_requests: i64,
     /// Reset (and verification) mails to one account in an hour.
     pub throttle_reset_mails: i64,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: super::guard::client::TrustedProxies,
 }
 
 /// Why the settings were refused: always names the key.
@@ -81,6 +83,7 @@ impl fmt::Debug for Settings {
             .field("verify_token_lifetime", &self.verify_token_lifetime)
             .field("throttle_reset_requests", &self.throttle_reset_requests)
             .field("throttle_reset_mails", &self.throttle_reset_mails)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -191,6 +194,8 @@ impl Settings {
             verify_token_lifetime: seconds(&get("verify_token_lifetime")?, "VERIFY_TOKEN_LIFETIME", 1)?,
             throttle_reset_requests: count(&get("throttle_reset_requests")?, "THROTTLE_RESET_REQUESTS")?,
             throttle_reset_mails: count(&get("throttle_reset_mails")?, "THROTTLE_RESET_MAILS")?,
+            trusted_proxies: super::guard::client::TrustedProxies::parse(&get("trusted_proxies")?)
+                .map_err(|e| SettingsError(format!("TRUSTED_PROXIES: {e}")))?,
         };
         // Browsers drop a `__Host-` or `__Secure-` cookie that is not `Secure`.
         for (key, name) in
@@ -329,6 +334,7 @@ mod tests {
             ("SMTP_URL", "http://mail.example.com"),
             ("MAIL_FROM", "not an address"),
             ("RESET_TOKEN_LIFETIME", "0"),
+            ("TRUSTED_PROXIES", "10.0.0.0/40"),
         ] {
             let err = with_env(&[(key, value)]).unwrap_err();
             assert!(err.0.starts_with(key), "{err} should name {key}");

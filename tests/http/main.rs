@@ -16,4 +16,5 @@ mod middleware;
 mod pages;
 mod reset;
 mod scale;
+mod sessions;
 mod throttle;

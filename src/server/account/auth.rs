@@ -17,7 +17,7 @@ use crate::server::{
 };
 use crate::{
     error::AppError,
-    shared::{AuditEntry, SessionInfo, User},
+    shared::{AuditEntry, Revoked, SessionInfo, User},
 };
 use axum::http::request::Parts;
 use leptos::prelude::use_context;
@@ -119,6 +119,41 @@ pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
     let request = Request::current()?;
     let identity = request.require_user()?;
     sessions::list_live(&request.state.db, &identity.user.id, &identity.sid).await
+}
+
+/// Ends one of the caller's sessions (this one too, which signs this browser out).
+/// `404` for an id that is not the caller's live session: nothing happens.
+pub async fn revoke_session(id: String) -> Result<(), AppError> {
+    let request = Request::current()?;
+    let identity = request.require_user()?;
+    let id = id.trim();
+    if !sessions::revoke_owned(&request.state.db, &identity.user.id, id).await? {
+        return Err(AppError::not_found("no such session"));
+    }
+    if id == identity.sid {
+        request.state.cookies.clear(&request.jar);
+    }
+    request.audit(Event::SessionRevoked, Some(&identity.user.id), Some(id)).await;
+    Ok(())
+}
+
+/// Ends every session of the caller's but this one.
+pub async fn sign_out_others() -> Result<Revoked, AppError> {
+    let request = Request::current()?;
+    let identity = request.require_user()?;
+    let revoked = sessions::revoke_others(&request.state.db, &identity.user.id, &identity.sid).await?;
+    request.audit(Event::SignedOutOthers, Some(&identity.user.id), Some(&identity.sid)).await;
+    Ok(Revoked { revoked })
+}
+
+/// Ends every session of the caller's, this one included, and clears the cookies.
+pub async fn sign_out_everywhere() -> Result<(), AppError> {
+    let request = Request::current()?;
+    let identity = request.require_user()?;
+    sessions::revoke_everyone(&request.state.db, Some(&identity.user.id)).await?;
+    request.state.cookies.clear(&request.jar);
+    request.audit(Event::SignedOutEverywhere, Some(&identity.user.id), Some(&identity.sid)).await;
+    Ok(())
 }
 
 /// Changes the caller's password after checking the current one, and signs out every

@@ -117,6 +117,28 @@ pub async fn find_by_verified_email(db: &Db, email: &EmailAddress) -> Result<Vec
     Ok(rows.iter().map(stored_user).collect::<Result<_, _>>()?)
 }
 
+/// Every account, for `latch users list`: (name, id, created at, disabled, email, verified).
+pub async fn list(db: &Db) -> Result<Vec<(String, String, i64, bool, Option<String>, bool)>, AppError> {
+    let rows = sqlx::query(
+        "SELECT username, id, created_at, disabled_at, email, email_verified_at FROM users ORDER BY created_at, username",
+    )
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("username")?,
+                r.try_get("id")?,
+                r.try_get("created_at")?,
+                r.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+                r.try_get("email")?,
+                r.try_get::<Option<i64>, _>("email_verified_at")?.is_some(),
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(AppError::from)
+}
+
 /// The caller's account as `/api/account` answers it.
 pub async fn account(db: &Db, id: &str) -> Result<Option<Account>, AppError> {
     let row =
@@ -187,16 +209,14 @@ pub async fn set_password_hash(
 pub async fn disable(db: &Db, username: &Username) -> Result<bool, AppError> {
     let Some(user) = find_by_name(db, username).await? else { return Ok(false) };
     let now = now();
+    let mut tx = db.begin().await?;
     let updated = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
         .bind(now)
         .bind(&user.user.id)
-        .execute(db)
+        .execute(&mut *tx)
         .await?;
-    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL AND user_id = $2")
-        .bind(now)
-        .bind(&user.user.id)
-        .execute(db)
-        .await?;
+    crate::server::session::sessions::revoke_all(&mut tx, &user.user.id).await?;
+    tx.commit().await?;
     Ok(updated.rows_affected() == 1)
 }
 
@@ -215,7 +235,9 @@ pub async fn delete(db: &Db, username: &Username) -> Result<bool, AppError> {
 /// events (the events stay, so the log still says what happened). The username is
 /// free again at once.
 pub async fn delete_by_id(conn: &mut sqlx::AnyConnection, id: &str, username_key: &str) -> Result<(), AppError> {
-    // Explicitly, not by foreign key: SQLite enforces those only when asked.
+    // Revoked first, so every instance refuses their access tokens at once; then
+    // deleted explicitly, not by foreign key: SQLite enforces those only when asked.
+    crate::server::session::sessions::revoke_all(&mut *conn, id).await?;
     sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *conn).await?;
     sqlx::query("DELETE FROM account_links WHERE user_id = $1").bind(id).execute(&mut *conn).await?;
     sqlx::query("DELETE FROM throttles WHERE (scope = 'account' AND key = $1) OR (scope = 'mail' AND key = $2)")

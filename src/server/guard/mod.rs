@@ -2,6 +2,7 @@
 //! device cookies for browsers that signed in before), and the protective response
 //! headers.
 
+pub mod client;
 pub mod csrf;
 pub mod device;
 pub mod headers;

@@ -168,6 +168,13 @@ pub async fn reload(signing: Signing, db: &Db, keep: i64) -> Result<KeyRing, sql
 
 /// Adds a key that signs from `now + propagation`, and forgets keys no token can carry
 /// any more. Returns the new kid and when it starts signing.
+/// The stored keys, for `latch keys list`: (kid, created at, starts signing at).
+pub async fn list(db: &Db) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
+    let rows =
+        sqlx::query("SELECT kid, created_at, activates_at FROM jwt_keys ORDER BY activates_at").fetch_all(db).await?;
+    rows.iter().map(|r| Ok((r.try_get("kid")?, r.try_get("created_at")?, r.try_get("activates_at")?))).collect()
+}
+
 pub async fn rotate(db: &Db, propagation: i64, keep: i64) -> Result<(String, i64), sqlx::Error> {
     let activates_at = now() + propagation;
     let kid = insert(db, &uuid::Uuid::new_v4().to_string(), activates_at).await?;

@@ -76,13 +76,15 @@ async fn resolve(
         return Ok(None);
     }
     if let Some(claims) = access.and_then(|token| state.tokens.verify(&token, TokenType::Access).ok()) {
-        if let Some(username) = claims.name {
+        // A revoked session's access token is refused on every instance within seconds
+        // (`revocation`): the refresh below then finds the session over.
+        if let Some(username) = claims.name.filter(|_| !state.revoked.contains(&claims.sid)) {
             return Ok(Some(Identity { user: User { id: claims.sub, username }, sid: claims.sid }));
         }
     }
     if let Some(claims) = refresh.and_then(|token| state.tokens.verify(&token, TokenType::Refresh).ok()) {
         let new_jti = uuid::Uuid::new_v4().to_string();
-        let client = ClientInfo::of(headers, extensions);
+        let client = ClientInfo::of(headers, extensions, &state.proxies);
         let lifetime = state.tokens.refresh_lifetime;
         let outcome = sessions::refresh(&state.db, &claims, &new_jti, lifetime, state.grace, &client).await?;
         let (user, jti) = match outcome {

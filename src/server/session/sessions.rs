@@ -3,7 +3,8 @@
 //! window, the one just rotated away). Rotation is one conditional `UPDATE`, so two
 //! concurrent refreshes can never both rotate, on one instance or many.
 
-use super::tokens::Claims;
+use super::{revocation, tokens::Claims};
+use crate::server::guard::client::TrustedProxies;
 use crate::server::{
     audit::{self, Event},
     db::{now, Db},
@@ -22,11 +23,13 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
-    /// The client of a request: its user agent and its peer's address.
-    pub fn of(headers: &http::HeaderMap, extensions: &http::Extensions) -> Self {
+    /// The client of a request: its user agent and its address (`guard::client`).
+    pub fn of(headers: &http::HeaderMap, extensions: &http::Extensions, proxies: &TrustedProxies) -> Self {
+        let peer = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        let forwarded = headers.get_all("x-forwarded-for").into_iter().filter_map(|v| v.to_str().ok());
         ClientInfo {
             user_agent: headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
-            ip: extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string()),
+            ip: peer.map(|peer| proxies.client(peer, forwarded).to_string()),
         }
     }
 }
@@ -38,6 +41,23 @@ pub enum Method {
     Password,
     /// A password-reset link.
     Reset,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_are_named_by_browser_and_system() {
+        let chrome =
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+        assert_eq!(device_of(Some(chrome)), "Chrome on Linux");
+        let firefox = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0";
+        assert_eq!(device_of(Some(firefox)), "Firefox on Windows 10");
+        assert_eq!(device_of(Some("curl/8.0")), "HTTP Library on an unknown system");
+        assert_eq!(device_of(Some("nonsense")), "An unknown browser");
+        assert_eq!(device_of(None), "An unknown browser");
+    }
 }
 
 impl Method {
@@ -78,42 +98,114 @@ pub async fn create(
     Ok(id)
 }
 
-/// Ends every session of the user but `keep`.
+/// Ends the sessions that `condition` (over `$2`, `$3`, …) selects among the live ones,
+/// for every instance: each is marked revoked and recorded for the access-token check
+/// (`revocation`), in the caller's transaction. Returns their ids.
+async fn revoke_where(
+    conn: &mut sqlx::AnyConnection,
+    condition: &str,
+    binds: &[&str],
+) -> Result<Vec<String>, AppError> {
+    let now = now();
+    let sql = format!("UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL AND {condition} RETURNING id");
+    let mut query = sqlx::query(&sql).bind(now);
+    for value in binds {
+        query = query.bind(*value);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    let sids = rows.iter().map(|row| row.try_get::<String, _>("id")).collect::<Result<Vec<_>, _>>()?;
+    revocation::record(conn, &sids, now).await?;
+    Ok(sids)
+}
+
+/// `revoke_where` in a transaction of its own.
+async fn revoke_in_tx(db: &Db, condition: &str, binds: &[&str]) -> Result<Vec<String>, AppError> {
+    let mut tx = db.begin().await?;
+    let sids = revoke_where(&mut tx, condition, binds).await?;
+    tx.commit().await?;
+    Ok(sids)
+}
+
+/// Ends every session of the user but `keep`; returns how many.
 pub async fn revoke_others(db: &Db, user_id: &str, keep: &str) -> Result<u64, AppError> {
-    let revoked =
-        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL")
-            .bind(now())
-            .bind(user_id)
-            .bind(keep)
-            .execute(db)
-            .await?;
-    Ok(revoked.rows_affected())
+    Ok(revoke_in_tx(db, "user_id = $2 AND id <> $3", &[user_id, keep]).await?.len() as u64)
 }
 
-/// Ends every session of the user (a password reset, a deleted account).
-pub async fn revoke_all(db: impl sqlx::Executor<'_, Database = sqlx::Any>, user_id: &str) -> Result<u64, AppError> {
-    let revoked = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-        .bind(now())
-        .bind(user_id)
-        .execute(db)
-        .await?;
-    Ok(revoked.rows_affected())
+/// Ends every session of the user (a password reset, a deleted or disabled account),
+/// inside the caller's transaction; returns how many.
+pub async fn revoke_all(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<u64, AppError> {
+    Ok(revoke_where(conn, "user_id = $2", &[user_id]).await?.len() as u64)
 }
 
-/// Ends a session: its refresh tokens are dead from now on.
+/// Ends a session: its refresh tokens are dead from now on, and its access token within
+/// seconds on every instance.
 pub async fn revoke(db: &Db, sid: &str) -> Result<(), AppError> {
-    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-        .bind(now())
-        .bind(sid)
-        .execute(db)
-        .await?;
-    Ok(())
+    revoke_in_tx(db, "id = $2", &[sid]).await.map(drop)
+}
+
+/// Ends the user's session `sid`; false when it is not theirs, or not live.
+pub async fn revoke_owned(db: &Db, user_id: &str, sid: &str) -> Result<bool, AppError> {
+    Ok(!revoke_in_tx(db, "id = $2 AND user_id = $3", &[sid, user_id]).await?.is_empty())
+}
+
+/// Every live session, or one user's, for the admin command.
+pub async fn list_all(db: &Db, user_id: Option<&str>) -> Result<Vec<(String, String, SessionInfo)>, AppError> {
+    let rows = sqlx::query(
+        "SELECT s.id, s.created_at, s.last_used_at, s.user_agent, s.ip, s.method, u.id AS user_id, u.username \
+         FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.revoked_at IS NULL AND s.expires_at > $1 AND ($2 = '' OR s.user_id = $3) \
+         ORDER BY u.username, s.last_used_at DESC",
+    )
+    .bind(now())
+    .bind(user_id.unwrap_or(""))
+    .bind(user_id.unwrap_or(""))
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("user_id")?, row.try_get("username")?, session_info(row, "")?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(AppError::from)
+}
+
+/// Ends every live session, or one user's (the admin command); returns how many.
+pub async fn revoke_everyone(db: &Db, user_id: Option<&str>) -> Result<u64, AppError> {
+    let sids = match user_id {
+        Some(user_id) => revoke_in_tx(db, "user_id = $2", &[user_id]).await?,
+        None => revoke_in_tx(db, "1 = 1", &[]).await?,
+    };
+    Ok(sids.len() as u64)
+}
+
+fn session_info(row: &AnyRow, current_sid: &str) -> Result<SessionInfo, sqlx::Error> {
+    let user_agent: Option<String> = row.try_get("user_agent")?;
+    let id: String = row.try_get("id")?;
+    Ok(SessionInfo {
+        current: id == current_sid,
+        device: device_of(user_agent.as_deref()),
+        id,
+        user_agent,
+        ip: row.try_get("ip")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        method: row.try_get("method")?,
+    })
+}
+
+/// "Chrome on Linux", from a `User-Agent` header.
+pub fn device_of(user_agent: Option<&str>) -> String {
+    let parsed = user_agent.and_then(|ua| woothee::parser::Parser::new().parse(ua));
+    let known = |s: &str| !s.is_empty() && s != "UNKNOWN";
+    match parsed {
+        Some(p) if known(p.name) && known(p.os) => format!("{} on {}", p.name, p.os),
+        Some(p) if known(p.name) => format!("{} on an unknown system", p.name),
+        _ => "An unknown browser".to_string(),
+    }
 }
 
 /// The user's sessions that are neither revoked nor expired, newest first.
 pub async fn list_live(db: &Db, user_id: &str, current_sid: &str) -> Result<Vec<SessionInfo>, AppError> {
     let rows = sqlx::query(
-        "SELECT id, created_at, last_used_at, user_agent FROM sessions \
+        "SELECT id, created_at, last_used_at, user_agent, ip, method FROM sessions \
          WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
          ORDER BY last_used_at DESC LIMIT 50",
     )
@@ -121,17 +213,7 @@ pub async fn list_live(db: &Db, user_id: &str, current_sid: &str) -> Result<Vec<
     .bind(now())
     .fetch_all(db)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(SessionInfo {
-                created_at: row.try_get("created_at")?,
-                last_used_at: row.try_get("last_used_at")?,
-                user_agent: row.try_get("user_agent")?,
-                current: row.try_get::<String, _>("id")? == current_sid,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(AppError::from)
+    rows.iter().map(|row| session_info(row, current_sid)).collect::<Result<_, sqlx::Error>>().map_err(AppError::from)
 }
 
 #[derive(Debug, PartialEq, Eq)]
