@@ -21,7 +21,8 @@ WASM_OPT_VERSION     := 0.116.1
 help:
 	@echo "make dev    run the app with hot reload on http://127.0.0.1:3000 (SQLite in data/)"
 	@echo "make serve  build and run the release binary on http://127.0.0.1:3000"
-	@echo "make test   every test: unit, HTTP integration, Playwright in Chromium"
+	@echo "make test   every test: unit, HTTP integration, Playwright in Chromium, through nginx"
+	@echo "make cluster  nginx on http://localhost:8080 in front of two instances on PostgreSQL"
 
 # --- running -------------------------------------------------------------------------
 
@@ -36,7 +37,7 @@ serve: release
 
 # --- tests ---------------------------------------------------------------------------
 
-test: test-rust test-e2e
+test: test-rust test-e2e test-cluster
 	@echo "make test: all suites passed"
 
 # Playwright in Debian's Chromium against the release build (end2end/).
@@ -98,6 +99,28 @@ dev-pg: tools
 	@$(PG_BIN)/psql "postgres://latch@127.0.0.1:55442/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = 'latch'" | grep -q 1 || \
 	  $(PG_BIN)/psql "postgres://latch@127.0.0.1:55442/postgres" -c "CREATE DATABASE latch" >/dev/null
 	DATABASE_URL=postgres://latch@127.0.0.1:55442/latch cargo leptos watch
+
+# --- the reference deployment: nginx in front of two instances on one PostgreSQL --------
+
+.PHONY: cluster test-cluster tool-nginx
+tool-nginx:
+	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then exit 0; fi; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx curl
+
+# PostgreSQL, two instances and nginx on http://localhost:8080; Ctrl-C stops them all.
+cluster: release tool-nginx tool-postgres
+	PATH="$$PATH:/usr/sbin" deploy/cluster.sh run
+
+# The suite that runs through nginx (tests/cluster.rs), on a cluster of its own with
+# access tokens living 2 s; stopped afterwards, pass or fail.
+CLUSTER_TEST_DIR := /tmp/latch-cluster-test
+test-cluster: release tool-nginx tool-postgres
+	@export PATH="$$PATH:/usr/sbin" CLUSTER_DIR=$(CLUSTER_TEST_DIR); \
+	trap 'deploy/cluster.sh stop >/dev/null' EXIT; \
+	deploy/cluster.sh stop >/dev/null 2>&1 || true; rm -rf $(CLUSTER_TEST_DIR); \
+	ACCESS_TOKEN_LIFETIME=2 RUST_LOG=warn deploy/cluster.sh start && \
+	LATCH_CLUSTER=http://127.0.0.1:8080 LATCH_CLUSTER_DIR=$(CLUSTER_TEST_DIR) \
+	  cargo test --locked --test cluster -- --ignored
 
 # --- SMTP (Debian's aiosmtpd: a real mail server that keeps what it receives) --------
 
