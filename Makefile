@@ -104,7 +104,7 @@ dev-pg: tools
 
 .PHONY: cluster test-cluster tool-nginx
 tool-nginx:
-	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then exit 0; fi; \
+	@if { command -v nginx || [ -x /usr/sbin/nginx ]; } >/dev/null && command -v curl >/dev/null; then exit 0; fi; \
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx curl
 
 # PostgreSQL, two instances and nginx on http://localhost:8080; Ctrl-C stops them all.

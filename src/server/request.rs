@@ -77,9 +77,10 @@ impl Request {
     }
 
     /// Checks the signed-in caller's password before a change to the account. Wrong
-    /// guesses are throttled and audited exactly like failed sign-ins of that account,
-    /// so a borrowed session cannot be used to guess the password without limit.
-    /// `wrong` is the error a wrong password gets.
+    /// guesses count like failed sign-ins of that account (and are audited), so a
+    /// borrowed session cannot be used to guess the password without limit; the check
+    /// is per session, so an attacker failing sign-ins elsewhere cannot lock the owner
+    /// out of their own profile. `wrong` is the error a wrong password gets.
     pub async fn confirm_password(
         &self,
         identity: &Identity,
@@ -93,8 +94,8 @@ impl Request {
         let account = Username::parse(&identity.user.username)
             .map(|name| name.key())
             .unwrap_or_else(|_| identity.user.username.to_lowercase());
-        if let Err(error) = throttle.check(db, Scope::Account, &account).await {
-            throttle.record(db, Scope::Account, &account).await?;
+        if let Err(error) = throttle.check(db, Scope::Session, &identity.sid).await {
+            throttle.record(db, Scope::Session, &identity.sid).await?;
             return Err(self.audit_throttled(error, Some(&identity.user.id)).await);
         }
         let stored = users::password_hash(db, &identity.user.id).await?;
@@ -102,6 +103,7 @@ impl Request {
             return Err(AppError::unauthorized()); // disabled or deleted meanwhile
         }
         if !self.state.hasher.verify(password, stored).await.map_err(|_| AppError::internal())? {
+            throttle.record(db, Scope::Session, &identity.sid).await?;
             throttle.record(db, Scope::Account, &account).await?;
             self.audit(Event::PasswordCheckFailed, Some(&identity.user.id), Some(&identity.sid)).await;
             return Err(wrong());

@@ -793,3 +793,21 @@ async fn no_plain_form_answer_redirects_to_another_site() {
         app.login("target", PASSWORD).await;
     }
 }
+
+#[tokio::test]
+async fn failed_sign_ins_elsewhere_do_not_lock_the_owner_out_of_their_profile() {
+    let (app, _, _) = target().await;
+    let attacker = app.another_client("127.0.0.46");
+    for _ in 0..10 {
+        attacker.login("target", "wrong password").await;
+    }
+    assert_eq!(
+        attacker.login("target", PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the attacker is slowed"
+    );
+    let changed = app
+        .post_form("/api/change_password", &[("current_password", PASSWORD), ("new_password", "a new password!")])
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK, "the signed-in owner is not");
+}

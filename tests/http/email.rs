@@ -146,3 +146,22 @@ async fn send_the_link_again_replaces_the_old_link_and_is_throttled() {
     assert_eq!(old.status(), StatusCode::BAD_REQUEST, "only the newest link works");
     assert!(old.text().await.unwrap().contains("newer link"));
 }
+
+#[tokio::test]
+async fn changing_the_address_again_and_again_cannot_flood_a_mailbox() {
+    let smtp = Smtp::shared_or_own().await;
+    let app = spawn_app(&[("SMTP_URL", &smtp.url()), ("THROTTLE_RESET_MAILS", "2")]).await;
+    app.register("flooder", PASSWORD).await;
+    let victim = unique_address("victim");
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(app.post_form("/api/change_email", &[("password", PASSWORD), ("email", &victim)]).await.status());
+    }
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::OK, StatusCode::TOO_MANY_REQUESTS, StatusCode::TOO_MANY_REQUESTS]
+    );
+    smtp.wait_for(&victim, 2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(smtp.messages_to(&victim).len(), 2);
+}

@@ -243,3 +243,37 @@ async fn without_javascript_the_forms_answer_with_redirects() {
     assert_eq!(done.headers()[header::LOCATION], "/profile?reset=1");
     assert_eq!(app.current_user().await["username"], "nojs");
 }
+
+#[tokio::test]
+async fn requests_sent_all_at_once_cannot_slip_past_the_mail_limit() {
+    let smtp = Smtp::shared_or_own().await;
+    let app =
+        spawn_app(&[("SMTP_URL", &smtp.url()), ("THROTTLE_RESET_MAILS", "2"), ("THROTTLE_RESET_REQUESTS", "0")]).await;
+    let email = verified_account(&app, &smtp, "burst").await;
+    let requests: Vec<_> = (0..20)
+        .map(|i| {
+            let client = app.another_client(&format!("127.0.1.{i}"));
+            tokio::spawn(async move { client.post_form("/api/forgot_password", &[("login", "burst")]).await.status() })
+        })
+        .collect();
+    for request in requests {
+        assert_eq!(request.await.unwrap(), StatusCode::OK);
+    }
+    smtp.wait_for(&email, 3).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
+    let resets = smtp.messages_to(&email).iter().filter(|m| m.link("/reset-password").is_some()).count();
+    assert_eq!(resets, 2, "twenty at once, two mails");
+}
+
+#[tokio::test]
+async fn a_new_address_retires_reset_links_sent_to_the_old_one() {
+    let smtp = Smtp::shared_or_own().await;
+    let app = spawn_app(&[("SMTP_URL", &smtp.url())]).await;
+    let email = verified_account(&app, &smtp, "moved").await;
+    forgot(&app, "moved").await;
+    let link = reset_link(&app, &smtp, &email, 2).await;
+    let changed =
+        app.post_form("/api/change_email", &[("password", PASSWORD), ("email", &unique_address("new"))]).await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert_eq!(app.get(&link).await.status(), StatusCode::BAD_REQUEST, "the old mailbox's link is dead");
+}

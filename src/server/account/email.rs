@@ -29,6 +29,8 @@ pub async fn set_unverified(
     let state = &request.state;
     let mut tx = state.db.begin().await?;
     users::set_email(&mut tx, &user.id, email).await?;
+    // Reset links already in the old mailbox stop working with it.
+    links::supersede(&mut *tx, &user.id, Purpose::ResetPassword).await?;
     let token =
         links::issue(&mut tx, Purpose::VerifyEmail, &user.id, Some(email.as_str()), state.links.verify_lifetime)
             .await?;
@@ -55,6 +57,12 @@ pub async fn change_email(password: String, email: String) -> Result<EmailChange
     let identity = request.require_user()?;
     let email = EmailAddress::parse(&email)?;
     request.confirm_password(identity, &password, AppError::wrong_password).await?;
+    // Each change mails the new address: counted like "send the link again", so an
+    // account cannot be used to flood someone else's mailbox.
+    let throttle = &request.state.throttle;
+    if let Err(error) = throttle.take(&request.state.db, Scope::Mail, &identity.user.id).await {
+        return Err(request.audit_throttled(error, Some(&identity.user.id)).await);
+    }
     let previous = users::find_by_id(&request.state.db, &identity.user.id).await?.and_then(|u| u.verified_email);
     set_unverified(&request, &identity.user, &email, previous.as_deref()).await?;
     request.audit(Event::EmailChanged, Some(&identity.user.id), Some(&identity.sid)).await;
@@ -74,10 +82,9 @@ pub async fn resend_verification() -> Result<(), AppError> {
         (Some(_), true) => return Err(AppError::invalid("email", "email: your address is already verified")),
         (None, _) => return Err(AppError::invalid("email", "email: add an address first")),
     };
-    if let Err(error) = throttle.check(db, Scope::Mail, &identity.user.id).await {
+    if let Err(error) = throttle.take(db, Scope::Mail, &identity.user.id).await {
         return Err(request.audit_throttled(error, Some(&identity.user.id)).await);
     }
-    throttle.record(db, Scope::Mail, &identity.user.id).await?;
     set_unverified(&request, &identity.user, &email, None).await?;
     request.audit(Event::VerificationSent, Some(&identity.user.id), Some(&identity.sid)).await;
     Ok(())

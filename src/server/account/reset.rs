@@ -35,21 +35,18 @@ pub async fn forgot_password(login: String) -> Result<(), AppError> {
     if login.is_empty() || login.chars().count() > 320 {
         return Err(AppError::invalid("login", "login: enter your username or email address"));
     }
-    let address = request.address();
-    if let Err(error) = throttle.check(db, Scope::ResetRequest, &address).await {
+    if let Err(error) = throttle.take(db, Scope::ResetRequest, &request.address()).await {
         return Err(request.audit_throttled(error, None).await);
     }
-    throttle.record(db, Scope::ResetRequest, &address).await?;
 
     for account in matching_accounts(&request, login).await? {
         let Some(email) = account.verified_email.as_deref() else { continue };
         // Past the per-account quota the owner's mailbox is spared, silently: the
         // answer must not change.
-        match throttle.check(db, Scope::Mail, &account.user.id).await {
+        match throttle.take(db, Scope::Mail, &account.user.id).await {
             Err(error) if error.code == ErrorCode::Throttled => continue,
             other => other?,
         }
-        throttle.record(db, Scope::Mail, &account.user.id).await?;
         let lifetime = request.state.links.reset_lifetime;
         let mut tx = db.begin().await?;
         let token = links::issue(&mut tx, Purpose::ResetPassword, &account.user.id, None, lifetime).await?;

@@ -46,6 +46,8 @@ pub enum Scope {
     Address,
     /// Failed sign-ins through one device cookie (`guard::device`).
     Device,
+    /// Wrong passwords given in one session to confirm a change to the account.
+    Session,
     Registration,
     ResetRequest,
     Mail,
@@ -57,6 +59,7 @@ impl Scope {
             Scope::Account => "account",
             Scope::Address => "address",
             Scope::Device => "device",
+            Scope::Session => "session",
             Scope::Registration => "register",
             Scope::ResetRequest => "reset_request",
             Scope::Mail => "mail",
@@ -67,7 +70,7 @@ impl Scope {
 impl Policy {
     fn limits(&self, scope: Scope) -> Limits {
         match scope {
-            Scope::Account | Scope::Device => self.account,
+            Scope::Account | Scope::Device | Scope::Session => self.account,
             Scope::Address => self.address,
             Scope::Registration => self.registration,
             Scope::ResetRequest => self.reset_requests,
@@ -114,6 +117,36 @@ impl Policy {
         .bind(now)
         .execute(db)
         .await?;
+        Ok(())
+    }
+
+    /// Counts one attempt and says whether it is within the quota, in one statement:
+    /// requests that arrive together each get their own count, so none slips past a
+    /// limit that a separate check and record would let through.
+    pub async fn take(&self, db: &Db, scope: Scope, key: &str) -> Result<(), AppError> {
+        let limits = self.limits(scope);
+        if limits.free <= 0 {
+            return Ok(());
+        }
+        let now = now();
+        let row = sqlx::query(
+            "INSERT INTO throttles (scope, key, failures, last_failure_at) VALUES ($1, $2, 1, $3) \
+             ON CONFLICT (scope, key) DO UPDATE SET \
+               failures = CASE WHEN throttles.last_failure_at < $4 THEN 1 ELSE throttles.failures + 1 END, \
+               last_failure_at = $5 \
+             RETURNING failures",
+        )
+        .bind(scope.name())
+        .bind(key)
+        .bind(now)
+        .bind(now - limits.window)
+        .bind(now)
+        .fetch_one(db)
+        .await?;
+        let count: i64 = row.try_get("failures")?;
+        if count > limits.free {
+            return Err(throttled(limits.window));
+        }
         Ok(())
     }
 

@@ -54,13 +54,19 @@ pub async fn run(db: Db, mailer: Arc<Mailer>) {
 }
 
 async fn deliver(db: &Db, mailer: &Mailer, claimed: outbox::Claimed) {
+    // A send never outlives its lease, so no other worker can claim the message while
+    // this one may still be sending it (lettre's own timeout is per SMTP step).
+    let deadline = std::time::Duration::from_secs((outbox::LEASE_SECONDS - 5) as u64);
     let outcome = match build(mailer, &claimed) {
-        Ok(email) => send(mailer, &claimed, email).await,
+        Ok(email) => match tokio::time::timeout(deadline, send(mailer, &claimed, email)).await {
+            Ok(sent) => sent,
+            Err(_) => Err("timed out".to_string()),
+        },
         Err(error) => Err(error),
     };
     match outcome {
         Ok(()) => {
-            if let Err(error) = outbox::mark_sent(db, &claimed.id).await {
+            if let Err(error) = outbox::mark_sent(db, &claimed).await {
                 // Sent, but not recorded as sent: it goes again when the lease runs out.
                 tracing::error!(%error, id = %claimed.id, "mail: sent but cannot record it");
             }
@@ -68,7 +74,7 @@ async fn deliver(db: &Db, mailer: &Mailer, claimed: outbox::Claimed) {
         Err(error) => {
             let delay = outbox::backoff(claimed.attempt, mailer.retry_max);
             tracing::warn!(id = %claimed.id, attempt = claimed.attempt, retry_in = delay, %error, "mail: not delivered");
-            if let Err(error) = outbox::retry_later(db, &claimed.id, delay, &error).await {
+            if let Err(error) = outbox::retry_later(db, &claimed, delay, &error).await {
                 tracing::error!(%error, id = %claimed.id, "mail: cannot reschedule; the lease will expire");
             }
         }

@@ -40,6 +40,8 @@ pub struct Claimed {
     pub message: Message,
     /// This attempt's number, from 1.
     pub attempt: i64,
+    /// The claim's expiry: finishing checks it is still ours.
+    pub lease: i64,
 }
 
 /// Takes the oldest message that is due and not owned by another worker, if any.
@@ -59,7 +61,8 @@ pub async fn claim(db: &Db, postgres: bool) -> Result<Option<Claimed>, sqlx::Err
            AND sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < $4) \
          RETURNING id, recipient, subject, body_text, body_html, attempts"
     );
-    let row = sqlx::query(&sql).bind(now + LEASE_SECONDS).bind(now).bind(now).bind(now).fetch_optional(db).await?;
+    let lease = now + LEASE_SECONDS;
+    let row = sqlx::query(&sql).bind(lease).bind(now).bind(now).bind(now).fetch_optional(db).await?;
     let Some(row) = row else { return Ok(None) };
     Ok(Some(Claimed {
         id: row.try_get("id")?,
@@ -70,32 +73,38 @@ pub async fn claim(db: &Db, postgres: bool) -> Result<Option<Claimed>, sqlx::Err
             html: row.try_get("body_html")?,
         },
         attempt: row.try_get("attempts")?,
+        lease,
     }))
 }
 
 /// Delivered: the row stays (so nothing sends it again) but the recipient and the
 /// bodies, with the links in them, are blanked.
-pub async fn mark_sent(db: &Db, id: &str) -> Result<(), sqlx::Error> {
+pub async fn mark_sent(db: &Db, claimed: &Claimed) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE outbox SET sent_at = $1, claimed_until = NULL, recipient = '', body_text = '', body_html = '', \
                 last_error = NULL \
-         WHERE id = $2",
+         WHERE id = $2 AND sent_at IS NULL",
     )
     .bind(now())
-    .bind(id)
+    .bind(&claimed.id)
     .execute(db)
     .await?;
     Ok(())
 }
 
-/// Not delivered: try again after `delay` seconds.
-pub async fn retry_later(db: &Db, id: &str, delay: i64, error: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE outbox SET claimed_until = NULL, next_attempt_at = $1, last_error = $2 WHERE id = $3")
-        .bind(now() + delay)
-        .bind(error.chars().take(500).collect::<String>())
-        .bind(id)
-        .execute(db)
-        .await?;
+/// Not delivered: try again after `delay` seconds, unless the claim has passed to
+/// another worker meanwhile (then its outcome stands).
+pub async fn retry_later(db: &Db, claimed: &Claimed, delay: i64, error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE outbox SET claimed_until = NULL, next_attempt_at = $1, last_error = $2 \
+         WHERE id = $3 AND claimed_until = $4 AND sent_at IS NULL",
+    )
+    .bind(now() + delay)
+    .bind(error.chars().take(500).collect::<String>())
+    .bind(&claimed.id)
+    .bind(claimed.lease)
+    .execute(db)
+    .await?;
     Ok(())
 }
 
