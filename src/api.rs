@@ -4,7 +4,7 @@
 
 use crate::{
     error::AppError,
-    shared::{AuditEntry, SessionInfo, User},
+    shared::{AuditEntry, SessionInfo, SignIn, User},
 };
 use leptos::prelude::*;
 
@@ -20,9 +20,11 @@ pub async fn register(username: String, password: String, email: Option<String>)
 }
 
 /// Signs in: `200` and the user, both cookies set; `401` for any wrong name or password.
-/// `next` is where a plain form post lands afterwards (same-site paths only).
+/// With TOTP on, `200` `{"second_factor": "totp"}` and only the `latch_mfa` cookie: the
+/// code goes to `/api/login_totp`. `next` is where a plain form post lands afterwards
+/// (same-site paths only), through `/login/totp` when a code is needed.
 #[server(prefix = "/api", endpoint = "login")]
-pub async fn login(username: String, password: String, next: Option<String>) -> Result<User, AppError> {
+pub async fn login(username: String, password: String, next: Option<String>) -> Result<SignIn, AppError> {
     use crate::{
         server::{
             account::auth,
@@ -32,7 +34,12 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
     };
     let next = safe_next(next.as_deref());
     let failure = format!("/login?next={}", encode_query_value(&next));
-    finish(auth::login(username, password).await, FormTargets { success: &next, failure: &failure })
+    let result = auth::login(username, password).await;
+    let success = match &result {
+        Ok(SignIn::SecondFactor { .. }) => format!("/login/totp?next={}", encode_query_value(&next)),
+        _ => next.clone(),
+    };
+    finish(result, FormTargets { success: &success, failure: &failure })
 }
 
 /// Signs out: the session is revoked on the server and both cookies cleared.

@@ -5,8 +5,8 @@
 use crate::{
     api::Logout,
     pages::{
-        ForgotPasswordPage, HomePage, LoginPage, NotFound, ProfilePage, RegisterPage, ResetPasswordPage, SessionsPage,
-        VerifyEmailPage,
+        ForgotPasswordPage, HomePage, LoginPage, LoginTotpPage, NotFound, ProfilePage, RegisterPage, ResetPasswordPage,
+        SessionsPage, VerifyEmailPage,
     },
     shared::User,
 };
@@ -69,6 +69,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("") view=HomePage />
                     <Route path=path!("login") view=LoginPage />
+                    <Route path=path!("login/totp") view=LoginTotpPage />
                     <Route path=path!("register") view=RegisterPage />
                     // Pages that read the database stream in order: each <Suspense> waits
                     // for its data and is sent in place, never as a fragment that only

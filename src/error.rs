@@ -19,6 +19,9 @@ pub enum ErrorCode {
     WrongPassword,
     /// A verification or reset link that is unknown, expired, used or replaced.
     InvalidToken,
+    /// A second-factor code that is wrong, reused or spent (`400` while setting up,
+    /// `401` at sign-in).
+    InvalidCode,
     UsernameTaken,
     InvalidCredentials,
     Unauthorized,
@@ -35,7 +38,8 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    const ALL: [ErrorCode; 13] = [
+    const ALL: [ErrorCode; 14] = [
+        ErrorCode::InvalidCode,
         ErrorCode::NotFound,
         ErrorCode::Invalid,
         ErrorCode::WrongPassword,
@@ -57,6 +61,7 @@ impl ErrorCode {
             ErrorCode::Invalid => "invalid",
             ErrorCode::WrongPassword => "wrong_password",
             ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InvalidCode => "invalid_code",
             ErrorCode::UsernameTaken => "username_taken",
             ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::Unauthorized => "unauthorized",
@@ -86,6 +91,8 @@ impl ErrorCode {
             (ErrorCode::Invalid, Some("login")) => "login: enter your username or email address",
             (ErrorCode::WrongPassword, _) => "password: that is not your password",
             (ErrorCode::InvalidToken, _) => "this link is invalid, expired or already used; ask for a new one",
+            (ErrorCode::InvalidCode, _) => "code: invalid, expired or already used",
+            (ErrorCode::Invalid, Some("code")) => "code: invalid, expired or already used",
             (ErrorCode::UsernameTaken, _) => "username: that name is taken",
             (ErrorCode::InvalidCredentials, _) => "invalid username or password",
             (ErrorCode::Throttled, _) => "too many attempts; try again later",
@@ -98,6 +105,8 @@ impl ErrorCode {
     pub fn status(self) -> u16 {
         match self {
             ErrorCode::Invalid | ErrorCode::WrongPassword | ErrorCode::InvalidToken => 400,
+            // Its status depends on where: see `AppError::invalid_code`.
+            ErrorCode::InvalidCode => 400,
             ErrorCode::InvalidCredentials | ErrorCode::Unauthorized => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
@@ -121,11 +130,15 @@ pub struct AppError {
     /// Seconds to wait, for `Throttled` and `Unavailable`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// A status other than the code's own (a wrong code at sign-in is a `401`, while
+    /// setting up a `400`). Server side only.
+    #[serde(skip)]
+    pub status: Option<u16>,
 }
 
 impl AppError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        AppError { code, message: message.into(), field: None, retry_after: None }
+        AppError { code, message: message.into(), field: None, retry_after: None, status: None }
     }
 
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
@@ -148,6 +161,14 @@ impl AppError {
 
     pub fn invalid_token(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidToken, message)
+    }
+
+    /// A wrong second-factor code, naming the `code` field.
+    pub fn invalid_code() -> Self {
+        AppError {
+            field: Some("code".to_string()),
+            ..Self::new(ErrorCode::InvalidCode, "code: invalid, expired or already used")
+        }
     }
 
     pub fn invalid_credentials() -> Self {
@@ -175,7 +196,7 @@ impl AppError {
     }
 
     pub fn status(&self) -> u16 {
-        self.code.status()
+        self.status.unwrap_or_else(|| self.code.status())
     }
 }
 

@@ -21,6 +21,36 @@ pub struct Account {
     pub passkeys: u32,
 }
 
+/// What signing in with a password answers: the user, or (with TOTP on) that a code
+/// is needed next (`{"second_factor": "totp"}`, only the `latch_mfa` cookie set).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SignIn {
+    SecondFactor { second_factor: String },
+    User(User),
+}
+
+/// A TOTP setup: the secret as text and as an `otpauth://` URI.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpSetup {
+    pub secret: String,
+    pub uri: String,
+}
+
+/// A pending TOTP setup as `/profile` shows it, with the URI's QR code (SVG).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpPending {
+    pub secret: String,
+    pub uri: String,
+    pub qr_svg: String,
+}
+
+/// Ten recovery codes, shown once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCodes {
+    pub recovery_codes: Vec<String>,
+}
+
 /// An address just set on `/profile`, waiting for its verification link.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailChange {

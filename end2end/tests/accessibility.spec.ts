@@ -17,8 +17,15 @@ test('public pages pass axe-core (WCAG 2.1 AA)', async ({ page }) => {
 
 test('signed-in pages, and a form showing an error, pass axe-core', async ({ page }) => {
   await registerWithJs(page, uniqueName('axe'));
-  for (const path of ['/profile', '/sessions', '/profile?form=email&error=wrong_password&field=password']) {
+  for (const path of ['/profile', '/sessions', '/profile?form=email&error=wrong_password&field=password', '/login/totp']) {
     await openHydrated(page, path);
     expect(await violations(page), path).toEqual([]);
   }
+});
+
+test('the TOTP setup, with its QR code, passes axe-core', async ({ page }) => {
+  await registerWithJs(page, uniqueName('axeqr'));
+  await page.getByRole('button', { name: 'Set up two-factor sign-in' }).click();
+  await expect(page.getByTestId('totp-secret')).toBeVisible();
+  expect(await violations(page)).toEqual([]);
 });

@@ -1,7 +1,11 @@
 //! `/login`: the sign-in form. `?next=` is honoured for same-site paths only.
 
 use super::forms::{CredentialFields, FormError};
-use crate::{api::Login, app::AuthState, shared::safe_next};
+use crate::{
+    api::Login,
+    app::AuthState,
+    shared::{encode_query_value, safe_next, SignIn},
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -13,11 +17,15 @@ pub fn LoginPage() -> impl IntoView {
     let next = Memo::new(move |_| safe_next(query.read().get("next").as_deref()));
     let login = ServerAction::<Login>::new();
     let navigate = use_navigate();
-    Effect::new(move || {
-        if let Some(Ok(user)) = login.value().get() {
+    Effect::new(move || match login.value().get() {
+        Some(Ok(SignIn::User(user))) => {
             auth.user.set(Some(user));
             navigate(&next.get_untracked(), Default::default());
         }
+        Some(Ok(SignIn::SecondFactor { .. })) => {
+            navigate(&format!("/login/totp?next={}", encode_query_value(&next.get_untracked())), Default::default());
+        }
+        _ => {}
     });
     let error = Signal::derive(move || login.value().get().and_then(Result::err));
 

@@ -33,6 +33,8 @@ pub enum Event {
     SessionRevoked,
     SignedOutOthers,
     SignedOutEverywhere,
+    TotpEnabled,
+    TotpDisabled,
 }
 
 impl Event {
@@ -59,6 +61,8 @@ impl Event {
             Event::SessionRevoked => "session_revoked",
             Event::SignedOutOthers => "signed_out_others",
             Event::SignedOutEverywhere => "signed_out_everywhere",
+            Event::TotpEnabled => "totp_enabled",
+            Event::TotpDisabled => "totp_disabled",
         }
     }
 }

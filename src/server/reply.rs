@@ -62,6 +62,12 @@ pub struct FormTargets<'a> {
     pub failure: &'a str,
 }
 
+/// Whether the server function being answered was posted by a plain HTML form (no
+/// JavaScript): its answer is a redirect, so anything to show must travel otherwise.
+pub fn plain_form_post() -> bool {
+    use_context::<Parts>().filter(is_api_call).is_some_and(|parts| is_plain_form_post(&parts))
+}
+
 /// A browser posting a form without JavaScript asks for HTML; the WASM client never does.
 fn is_plain_form_post(parts: &Parts) -> bool {
     parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))

@@ -18,3 +18,4 @@ mod reset;
 mod scale;
 mod sessions;
 mod throttle;
+mod totp;

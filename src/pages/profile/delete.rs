@@ -19,7 +19,11 @@ pub async fn delete_account(password: String, code: Option<String>) -> Result<()
 }
 
 #[component]
-pub fn DeleteAccountForm() -> impl IntoView {
+pub fn DeleteAccountForm(
+    /// Whether TOTP is on: then a code is asked for too.
+    #[prop(into)]
+    totp: Signal<bool>,
+) -> impl IntoView {
     let auth = expect_context::<AuthState>();
     let delete = ServerAction::<DeleteAccount>::new();
     let navigate = use_navigate();
@@ -47,6 +51,10 @@ pub fn DeleteAccountForm() -> impl IntoView {
                 aria-describedby="delete-hint delete-error"
                 required
             />
+            <Show when=move || totp.get()>
+                <label for="delete_code">"Code from your authenticator (or a recovery code)"</label>
+                <input id="delete_code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" aria-describedby="delete-error" required />
+            </Show>
             <FormError submitted=error form="delete" id="delete-error" />
             <button type="submit" class="danger" disabled=move || delete.pending().get()>
                 "Delete my account"

@@ -7,6 +7,7 @@
 mod delete;
 mod email;
 mod password;
+mod totp;
 
 use crate::{api::CurrentUser, app::AuthState, shared::login_url_for};
 use delete::DeleteAccountForm;
@@ -15,12 +16,14 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use password::ChangePasswordForm;
+use totp::TotpSection;
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
     let auth = expect_context::<AuthState>();
     let query = leptos_router::hooks::use_query_map();
     let account = account_resource();
+    let totp_on = Signal::derive(move || account.get().and_then(Result::ok).is_some_and(|a| a.totp));
     // Asks the server who we are: a server-function call that also refreshes expired
     // tokens on the way, like any other request.
     let check = ServerAction::<CurrentUser>::new();
@@ -67,8 +70,9 @@ pub fn ProfilePage() -> impl IntoView {
                             <a href="/sessions">"Where you are signed in"</a>
                         </p>
                         <EmailSection account />
-                        <ChangePasswordForm />
-                        <DeleteAccountForm />
+                        <TotpSection account />
+                        <ChangePasswordForm totp=totp_on />
+                        <DeleteAccountForm totp=totp_on />
                     </section>
                 }
                     .into_any()

@@ -7,19 +7,27 @@ use leptos::prelude::*;
 /// Changes the caller's password (the current one required, throttled like sign-in)
 /// and signs out every other session; answers how many. `401` when signed out.
 #[server(prefix = "/api", endpoint = "change_password")]
-pub async fn change_password(current_password: String, new_password: String) -> Result<u64, AppError> {
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+    code: Option<String>,
+) -> Result<u64, AppError> {
     use crate::server::{
         account::auth,
         reply::{finish, FormTargets},
     };
     finish(
-        auth::change_password(current_password, new_password).await,
+        auth::change_password(current_password, new_password, code).await,
         FormTargets { success: "/profile?changed=1", failure: "/profile?form=password" },
     )
 }
 
 #[component]
-pub fn ChangePasswordForm() -> impl IntoView {
+pub fn ChangePasswordForm(
+    /// Whether TOTP is on: then a code is asked for too.
+    #[prop(into)]
+    totp: Signal<bool>,
+) -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
     let query = leptos_router::hooks::use_query_map();
     let error = Signal::derive(move || change.value().get().and_then(Result::err));
@@ -49,6 +57,10 @@ pub fn ChangePasswordForm() -> impl IntoView {
                 aria-describedby="password-error"
                 required
             />
+            <Show when=move || totp.get()>
+                <label for="password_code">"Code from your authenticator (or a recovery code)"</label>
+                <input id="password_code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" aria-describedby="password-error" required />
+            </Show>
             <FormError submitted=error form="password" id="password-error" />
             <p class="status" role="status" data-testid="password-status">{done}</p>
             <button type="submit" class="primary" disabled=move || change.pending().get()>

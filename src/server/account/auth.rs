@@ -17,7 +17,7 @@ use crate::server::{
 };
 use crate::{
     error::AppError,
-    shared::{AuditEntry, Revoked, SessionInfo, User},
+    shared::{AuditEntry, Revoked, SessionInfo, SignIn, User},
 };
 use axum::http::request::Parts;
 use leptos::prelude::use_context;
@@ -49,7 +49,7 @@ pub async fn register(username: String, password: String, email: Option<String>)
 /// Signs in. A browser holding this account's device cookie is throttled by its own
 /// failures only; every other client by the account's and the address's, the same way
 /// for every name, real or not, so the throttle tells nothing about who exists.
-pub async fn login(username: String, password: String) -> Result<User, AppError> {
+pub async fn login(username: String, password: String) -> Result<SignIn, AppError> {
     let request = Request::current()?;
     let (db, throttle) = (&request.state.db, &request.state.throttle);
     if password.chars().count() > 1024 {
@@ -96,10 +96,14 @@ pub async fn login(username: String, password: String) -> Result<User, AppError>
             throttle.clear(db, *scope, key).await?;
         }
     }
+    if super::mfa::defer_if_needed(&request, &user).await? {
+        tracing::info!(user = %user.id, "password accepted; waiting for the second factor");
+        return Ok(SignIn::SecondFactor { second_factor: "totp".to_string() });
+    }
     let sid = request.sign_in(&user, Method::Password).await?;
     request.audit(Event::LoginSucceeded, Some(&user.id), Some(&sid)).await;
     tracing::info!(user = %user.id, "logged in");
-    Ok(user)
+    Ok(SignIn::User(user))
 }
 
 /// Never fails for an anonymous caller: the cookies are cleared either way.
@@ -158,7 +162,11 @@ pub async fn sign_out_everywhere() -> Result<(), AppError> {
 
 /// Changes the caller's password after checking the current one, and signs out every
 /// other session (a stolen session dies with the old password). Returns how many.
-pub async fn change_password(current_password: String, new_password: String) -> Result<u64, AppError> {
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+    code: Option<String>,
+) -> Result<u64, AppError> {
     let request = Request::current()?;
     let identity = request.require_user()?;
     let db = &request.state.db;
@@ -169,6 +177,7 @@ pub async fn change_password(current_password: String, new_password: String) -> 
     })?;
     let not_yours = || AppError::invalid("current_password", "current_password: that is not your password");
     request.confirm_password(identity, &current_password, not_yours).await?;
+    super::mfa::require_code(&request, &identity.user, code.as_deref()).await?;
     let hash = request.state.hasher.hash(new_password).await.map_err(|_| AppError::internal())?;
     // The new password also voids every reset link still in a mailbox.
     users::set_password_hash(db, &identity.user.id, &hash).await?;

@@ -8,12 +8,12 @@ use crate::{
     server::{audit::Event, request::Request},
 };
 
-/// `code` is the second factor's, for accounts that have one (none yet).
+/// `code`: with TOTP on, a current code or an unused recovery code.
 pub async fn delete_account(password: String, code: Option<String>) -> Result<(), AppError> {
-    let _ = code;
     let request = Request::current()?;
     let identity = request.require_user()?;
     request.confirm_password(identity, &password, AppError::wrong_password).await?;
+    super::mfa::require_code(&request, &identity.user, code.as_deref()).await?;
     let key = Username::parse(&identity.user.username)
         .map(|name| name.key())
         .unwrap_or_else(|_| identity.user.username.to_lowercase());

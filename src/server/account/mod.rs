@@ -1,13 +1,15 @@
 //! Accounts: the input rules (`domain`), password hashing, the users table, and what
 //! the server functions do with them: signing in and out (`auth`), the email address
-//! (`email`), password reset (`reset`) and deleting an account (`deletion`), with the
-//! single-use links the last two mail (`links`).
+//! (`email`), password reset (`reset`), deleting an account (`deletion`), the second
+//! factor (`totp`), with the single-use links the mail carries (`links`).
 
 pub mod auth;
 pub mod deletion;
 pub mod domain;
 pub mod email;
 pub mod links;
+pub mod mfa;
 pub mod password;
 pub mod reset;
+pub mod totp;
 pub mod users;

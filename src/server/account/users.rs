@@ -152,8 +152,8 @@ pub async fn account(db: &Db, id: &str) -> Result<Option<Account>, AppError> {
         username: row.try_get("username")?,
         email: row.try_get("email")?,
         email_verified: row.try_get::<Option<i64>, _>("email_verified_at")?.is_some(),
-        // The second factors come with their own issue; until then no account has one.
-        totp: false,
+        totp: super::totp::is_enabled(db, id).await?,
+        // Passkeys come with their own work; until then no account has one.
         passkeys: 0,
     }))
 }
@@ -240,6 +240,9 @@ pub async fn delete_by_id(conn: &mut sqlx::AnyConnection, id: &str, username_key
     crate::server::session::sessions::revoke_all(&mut *conn, id).await?;
     sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *conn).await?;
     sqlx::query("DELETE FROM account_links WHERE user_id = $1").bind(id).execute(&mut *conn).await?;
+    for table in ["totp", "recovery_codes", "mfa_challenges"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1")).bind(id).execute(&mut *conn).await?;
+    }
     sqlx::query("DELETE FROM throttles WHERE (scope = 'account' AND key = $1) OR (scope = 'mail' AND key = $2)")
         .bind(username_key)
         .bind(id)

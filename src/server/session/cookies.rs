@@ -40,6 +40,16 @@ impl CookiePolicy {
         format!("{prefix}latch_device")
     }
 
+    /// The pending second step's cookie: `latch_mfa`, prefixed like the device cookie.
+    pub fn mfa_name(&self) -> String {
+        self.device_name().replace("latch_device", "latch_mfa")
+    }
+
+    /// Sets (or, with an empty token and no lifetime, clears) `latch_mfa`.
+    pub fn set_mfa(&self, jar: &Cookies, token: String, max_age: i64) {
+        jar.add(self.build(&self.mfa_name(), token, max_age));
+    }
+
     /// Remembers that this browser signed in (see `guard::device`).
     pub fn set_device(&self, jar: &Cookies, token: String) {
         jar.add(self.build(&self.device_name(), token, self.refresh_max_age));

@@ -41,23 +41,8 @@ pub enum Method {
     Password,
     /// A password-reset link.
     Reset,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn devices_are_named_by_browser_and_system() {
-        let chrome =
-            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
-        assert_eq!(device_of(Some(chrome)), "Chrome on Linux");
-        let firefox = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0";
-        assert_eq!(device_of(Some(firefox)), "Firefox on Windows 10");
-        assert_eq!(device_of(Some("curl/8.0")), "HTTP Library on an unknown system");
-        assert_eq!(device_of(Some("nonsense")), "An unknown browser");
-        assert_eq!(device_of(None), "An unknown browser");
-    }
+    /// A password, then a TOTP or recovery code.
+    PasswordTotp,
 }
 
 impl Method {
@@ -65,6 +50,7 @@ impl Method {
         match self {
             Method::Password => "password",
             Method::Reset => "reset",
+            Method::PasswordTotp => "password+totp",
         }
     }
 }
@@ -331,4 +317,21 @@ async fn judge_replay(
 
 fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_are_named_by_browser_and_system() {
+        let chrome =
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+        assert_eq!(device_of(Some(chrome)), "Chrome on Linux");
+        let firefox = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0";
+        assert_eq!(device_of(Some(firefox)), "Firefox on Windows 10");
+        assert_eq!(device_of(Some("curl/8.0")), "HTTP Library on an unknown system");
+        assert_eq!(device_of(Some("nonsense")), "An unknown browser");
+        assert_eq!(device_of(None), "An unknown browser");
+    }
 }

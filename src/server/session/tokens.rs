@@ -23,7 +23,13 @@ pub enum TokenType {
     /// A device cookie's: this browser signed in to the account `sub` (`sid` names the
     /// device). Never a session.
     Device,
+    /// A `latch_mfa` cookie's: the password step of a sign-in by `sub` succeeded and
+    /// its second step (challenge `sid`) is awaited. Never a session.
+    Mfa,
 }
+
+/// How long a sign-in waits for its second step.
+pub const MFA_LIFETIME: i64 = 300;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -120,6 +126,7 @@ impl Tokens {
             TokenType::Access => self.access_lifetime,
             // A device is remembered as long as a key that signed it can verify it.
             TokenType::Refresh | TokenType::Device => self.refresh_lifetime,
+            TokenType::Mfa => MFA_LIFETIME,
         };
         let claims = Claims {
             sub: sub.to_string(),

@@ -1,0 +1,65 @@
+import { test, expect, type Page } from '@playwright/test';
+import { PASSWORD, accountNav, openHydrated, totpCode, uniqueName } from './helpers';
+
+async function register(page: Page, name: string, js: boolean) {
+  await (js ? openHydrated(page, '/register') : page.goto('/register'));
+  await page.getByLabel('Username').fill(name);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/profile$/);
+}
+
+/** Turns TOTP on from /profile; returns the secret and the recovery codes shown. */
+async function enrol(page: Page): Promise<{ secret: string; codes: string[] }> {
+  await page.getByRole('button', { name: 'Set up two-factor sign-in' }).click();
+  const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
+  await expect(page.getByRole('img', { name: 'QR code of the setup key' })).toBeVisible();
+  await page.getByLabel('Code from your authenticator').fill(totpCode(secret));
+  await page.getByRole('button', { name: 'Turn on' }).click();
+  const list = page.getByTestId('recovery-codes').getByRole('listitem');
+  await expect(list).toHaveCount(10);
+  return { secret, codes: (await list.allTextContents()).map((c) => c.trim()) };
+}
+
+async function signOut(page: Page) {
+  await accountNav(page).getByRole('button', { name: 'Sign out' }).click();
+  await expect(accountNav(page).getByRole('link', { name: 'Sign in' })).toBeVisible();
+}
+
+async function signInWithCode(page: Page, name: string, code: string, js: boolean) {
+  await (js ? openHydrated(page, '/login?next=%2Fsessions') : page.goto('/login?next=%2Fsessions'));
+  await page.getByLabel('Username').fill(name);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/login\/totp\?next=%2Fsessions$/);
+  await page.getByLabel('Code', { exact: true }).fill(code);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+for (const js of [true, false]) {
+  test.describe(js ? 'with JavaScript' : 'with JavaScript disabled', () => {
+    test.use({ javaScriptEnabled: js });
+
+    test('enrol TOTP, then sign in with a code, with a recovery code, and not with a spent one', async ({ page }) => {
+      const name = uniqueName(js ? 'totp' : 'totpnojs');
+      await register(page, name, js);
+      const { secret, codes } = await enrol(page);
+      await expect(page.getByTestId('totp-status')).toContainText('On');
+      await signOut(page);
+
+      // The code that turned TOTP on is spent: the next step's is the one to use.
+      await signInWithCode(page, name, totpCode(secret, 30), js);
+      await expect(page).toHaveURL(/\/sessions$/);
+      await expect(page.getByTestId('sessions')).toContainText('with a password and a code');
+      await signOut(page);
+
+      await signInWithCode(page, name, codes[0], js);
+      await expect(page).toHaveURL(/\/sessions$/);
+      await signOut(page);
+
+      await signInWithCode(page, name, codes[0], js);
+      await expect(page.getByTestId('form-error')).toHaveText('code: invalid, expired or already used');
+      await expect(accountNav(page).getByRole('link', { name: 'Sign in' })).toBeVisible();
+    });
+  });
+}
