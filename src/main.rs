@@ -130,7 +130,7 @@ async fn sessions(revoke: bool, name: Option<&str>) -> Result<(), String> {
     } else {
         let list = sessions::list_all(&pool, user_id.as_deref()).await.map_err(|e| e.message)?;
         println!("{:<24} {:<36} {:<28} {:<16} {:<20} last seen", "username", "session", "device", "address", "since");
-        for (_, username, s) in list {
+        for (username, s) in list {
             let ip = s.ip.unwrap_or_default();
             let since = latch::shared::format_utc(s.created_at);
             println!(

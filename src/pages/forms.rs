@@ -45,6 +45,31 @@ pub fn CredentialFields(
     }
 }
 
+/// A second-factor code field, named `code`: a current code from the authenticator app,
+/// or, where `recovery` is set, one of the recovery codes too.
+#[component]
+pub fn CodeField(
+    id: &'static str,
+    /// The error element that speaks for this field.
+    described_by: &'static str,
+    #[prop(optional)] recovery: bool,
+) -> impl IntoView {
+    let label =
+        if recovery { "Code from your authenticator (or a recovery code)" } else { "Code from your authenticator" };
+    view! {
+        <label for=id>{label}</label>
+        <input
+            id=id
+            name="code"
+            type="text"
+            inputmode="numeric"
+            autocomplete="one-time-code"
+            aria-describedby=described_by
+            required
+        />
+    }
+}
+
 /// The error to show under a form: the last submission's (with JavaScript), or the one
 /// named in the URL after a plain form post. A page with several forms names each
 /// (`form`), and the URL names the one that failed (`?form=…&error=…`).

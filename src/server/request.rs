@@ -91,9 +91,7 @@ impl Request {
         if password.chars().count() > 1024 {
             return Err(wrong());
         }
-        let account = Username::parse(&identity.user.username)
-            .map(|name| name.key())
-            .unwrap_or_else(|_| identity.user.username.to_lowercase());
+        let account = Username::throttle_key(&identity.user.username);
         if let Err(error) = throttle.check(db, Scope::Session, &identity.sid).await {
             throttle.record(db, Scope::Session, &identity.sid).await?;
             return Err(self.audit_throttled(error, Some(&identity.user.id)).await);

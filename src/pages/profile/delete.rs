@@ -1,6 +1,10 @@
 //! Deleting the account, on `/profile`, with the password.
 
-use crate::{app::AuthState, error::AppError, pages::forms::FormError};
+use crate::{
+    app::AuthState,
+    error::AppError,
+    pages::forms::{CodeField, FormError},
+};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
@@ -52,8 +56,7 @@ pub fn DeleteAccountForm(
                 required
             />
             <Show when=move || totp.get()>
-                <label for="delete_code">"Code from your authenticator (or a recovery code)"</label>
-                <input id="delete_code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" aria-describedby="delete-error" required />
+                <CodeField id="delete_code" described_by="delete-error" recovery=true />
             </Show>
             <FormError submitted=error form="delete" id="delete-error" />
             <button type="submit" class="danger" disabled=move || delete.pending().get()>

@@ -1,7 +1,10 @@
 //! Changing the password, on `/profile`: the current one required; every other session
 //! is signed out.
 
-use crate::{error::AppError, pages::forms::FormError};
+use crate::{
+    error::AppError,
+    pages::forms::{CodeField, FormError},
+};
 use leptos::prelude::*;
 
 /// Changes the caller's password (the current one required, throttled like sign-in)
@@ -58,8 +61,7 @@ pub fn ChangePasswordForm(
                 required
             />
             <Show when=move || totp.get()>
-                <label for="password_code">"Code from your authenticator (or a recovery code)"</label>
-                <input id="password_code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" aria-describedby="password-error" required />
+                <CodeField id="password_code" described_by="password-error" recovery=true />
             </Show>
             <FormError submitted=error form="password" id="password-error" />
             <p class="status" role="status" data-testid="password-status">{done}</p>

@@ -4,7 +4,7 @@
 
 use crate::{
     error::AppError,
-    pages::forms::FormError,
+    pages::forms::{CodeField, FormError},
     shared::{Account, RecoveryCodes, TotpPending, TotpSetup},
 };
 use leptos::prelude::*;
@@ -110,8 +110,7 @@ pub fn TotpSection(account: Resource<Result<Account, AppError>>) -> impl IntoVie
                         <ActionForm action=disable attr:class="form" attr:aria-label="Turn off two-factor sign-in">
                             <label for="totp_off_password">"Your password"</label>
                             <input id="totp_off_password" name="password" type="password" autocomplete="current-password" aria-describedby="totp-error" required />
-                            <label for="totp_off_code">"Code from your authenticator (or a recovery code)"</label>
-                            <input id="totp_off_code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" aria-describedby="totp-error" required />
+                            <CodeField id="totp_off_code" described_by="totp-error" recovery=true />
                             <button type="submit" disabled=move || disable.pending().get()>"Turn off two-factor sign-in"</button>
                         </ActionForm>
                     }.into_any(),
@@ -120,8 +119,7 @@ pub fn TotpSection(account: Resource<Result<Account, AppError>>) -> impl IntoVie
                         <div class="qr" role="img" aria-label="QR code of the setup key" inner_html=pending.qr_svg></div>
                         <p>"Key: " <code data-testid="totp-secret">{pending.secret}</code></p>
                         <ActionForm action=enable attr:class="form" attr:aria-label="Turn on two-factor sign-in">
-                            <label for="totp_on_code">"Code from your authenticator"</label>
-                            <input id="totp_on_code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" aria-describedby="totp-error" required />
+                            <CodeField id="totp_on_code" described_by="totp-error" />
                             <button type="submit" class="primary" disabled=move || enable.pending().get()>"Turn on"</button>
                         </ActionForm>
                     }.into_any(),

@@ -59,7 +59,7 @@ pub async fn login(username: String, password: String) -> Result<SignIn, AppErro
     // A name that breaks the rules cannot exist: it fails like an unknown user, at the
     // same cost, and is counted under its plain lower-case form.
     let parsed = Username::parse(&username);
-    let account = parsed.as_ref().map(Username::key).unwrap_or_else(|_| username.trim().to_lowercase());
+    let account = Username::throttle_key(&username);
     let stored = match &parsed {
         Ok(name) => users::find_by_name(db, name).await?.filter(|s| !s.disabled),
         Err(_) => None,

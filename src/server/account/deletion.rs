@@ -14,9 +14,7 @@ pub async fn delete_account(password: String, code: Option<String>) -> Result<()
     let identity = request.require_user()?;
     request.confirm_password(identity, &password, AppError::wrong_password).await?;
     super::mfa::require_code(&request, &identity.user, code.as_deref()).await?;
-    let key = Username::parse(&identity.user.username)
-        .map(|name| name.key())
-        .unwrap_or_else(|_| identity.user.username.to_lowercase());
+    let key = Username::throttle_key(&identity.user.username);
     let mut tx = request.state.db.begin().await?;
     users::delete_by_id(&mut tx, &identity.user.id, &key).await?;
     tx.commit().await?;

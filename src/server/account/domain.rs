@@ -40,6 +40,12 @@ impl Username {
         twice.nfkc().collect()
     }
 
+    /// The key failed sign-ins of a typed name are counted under: the name's key, or, for
+    /// a name that breaks the rules (and so names no account), its plain lower-case form.
+    pub fn throttle_key(raw: &str) -> String {
+        Username::parse(raw).map(|name| name.key()).unwrap_or_else(|_| raw.trim().to_lowercase())
+    }
+
     /// The key the first release stored (lower case after NFKC), still used to find
     /// accounts whose folded key another account already held (see migration 0006).
     pub fn legacy_key(&self) -> String {

@@ -134,7 +134,7 @@ pub async fn login_totp(code: String) -> Result<User, AppError> {
         return Err(unauthorized());
     }
     let stored = users::find_by_id(db, &claims.sub).await?.filter(|u| !u.disabled).ok_or_else(unauthorized)?;
-    let account = Username::parse(&stored.user.username).map(|n| n.key()).unwrap_or_default();
+    let account = Username::throttle_key(&stored.user.username);
     if let Err(error) = throttle.check(db, Scope::Account, &account).await {
         throttle.record(db, Scope::Account, &account).await?;
         return Err(request.audit_throttled(error, Some(&stored.user.id)).await);

@@ -106,9 +106,7 @@ pub async fn reset_password(token: String, new_password: String) -> Result<User,
     state.mailer.wake.notify_one();
 
     // Whoever reset it owns the mailbox: failed guesses against the account are forgiven.
-    if let Ok(name) = Username::parse(&account.user.username) {
-        state.throttle.clear(&state.db, Scope::Account, &name.key()).await?;
-    }
+    state.throttle.clear(&state.db, Scope::Account, &Username::throttle_key(&account.user.username)).await?;
     let sid = request.sign_in(&account.user, Method::Reset).await?;
     request.audit(Event::PasswordReset, Some(&account.user.id), Some(&sid)).await;
     tracing::info!(user = %account.user.id, revoked, "password reset; every other session signed out");

@@ -141,18 +141,21 @@ pub async fn list(db: &Db) -> Result<Vec<(String, String, i64, bool, Option<Stri
 
 /// The caller's account as `/api/account` answers it.
 pub async fn account(db: &Db, id: &str) -> Result<Option<Account>, AppError> {
-    let row =
-        sqlx::query("SELECT id, username, email, email_verified_at FROM users WHERE id = $1 AND disabled_at IS NULL")
-            .bind(id)
-            .fetch_optional(db)
-            .await?;
+    // One read, the TOTP state joined in: `/profile` renders this on every load.
+    let row = sqlx::query(
+        "SELECT u.id, u.username, u.email, u.email_verified_at, t.enabled_at AS totp_enabled_at \
+         FROM users u LEFT JOIN totp t ON t.user_id = u.id WHERE u.id = $1 AND u.disabled_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
     let Some(row) = row else { return Ok(None) };
     Ok(Some(Account {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
         email: row.try_get("email")?,
         email_verified: row.try_get::<Option<i64>, _>("email_verified_at")?.is_some(),
-        totp: super::totp::is_enabled(db, id).await?,
+        totp: row.try_get::<Option<i64>, _>("totp_enabled_at")?.is_some(),
         // Passkeys come with their own work; until then no account has one.
         passkeys: 0,
     }))

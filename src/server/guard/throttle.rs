@@ -99,25 +99,7 @@ impl Policy {
 
     /// Counts one failure (or, for registrations, one attempt), atomically.
     pub async fn record(&self, db: &Db, scope: Scope, key: &str) -> Result<(), AppError> {
-        let limits = self.limits(scope);
-        if limits.free <= 0 {
-            return Ok(());
-        }
-        let now = now();
-        sqlx::query(
-            "INSERT INTO throttles (scope, key, failures, last_failure_at) VALUES ($1, $2, 1, $3) \
-             ON CONFLICT (scope, key) DO UPDATE SET \
-               failures = CASE WHEN throttles.last_failure_at < $4 THEN 1 ELSE throttles.failures + 1 END, \
-               last_failure_at = $5",
-        )
-        .bind(scope.name())
-        .bind(key)
-        .bind(now)
-        .bind(now - limits.window)
-        .bind(now)
-        .execute(db)
-        .await?;
-        Ok(())
+        self.count(db, scope, key).await.map(drop)
     }
 
     /// Counts one attempt and says whether it is within the quota, in one statement:
@@ -125,8 +107,18 @@ impl Policy {
     /// limit that a separate check and record would let through.
     pub async fn take(&self, db: &Db, scope: Scope, key: &str) -> Result<(), AppError> {
         let limits = self.limits(scope);
+        match self.count(db, scope, key).await? {
+            Some(count) if count > limits.free => Err(throttled(limits.window)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Adds one to `key`'s count (starting again after a quiet window) and returns the
+    /// new count; `None` when the scope is off.
+    async fn count(&self, db: &Db, scope: Scope, key: &str) -> Result<Option<i64>, AppError> {
+        let limits = self.limits(scope);
         if limits.free <= 0 {
-            return Ok(());
+            return Ok(None);
         }
         let now = now();
         let row = sqlx::query(
@@ -143,11 +135,7 @@ impl Policy {
         .bind(now)
         .fetch_one(db)
         .await?;
-        let count: i64 = row.try_get("failures")?;
-        if count > limits.free {
-            return Err(throttled(limits.window));
-        }
-        Ok(())
+        Ok(Some(row.try_get("failures")?))
     }
 
     /// Forgets `key`'s failures (its owner just signed in).

@@ -134,10 +134,10 @@ pub async fn revoke_owned(db: &Db, user_id: &str, sid: &str) -> Result<bool, App
     Ok(!revoke_in_tx(db, "id = $2 AND user_id = $3", &[sid, user_id]).await?.is_empty())
 }
 
-/// Every live session, or one user's, for the admin command.
-pub async fn list_all(db: &Db, user_id: Option<&str>) -> Result<Vec<(String, String, SessionInfo)>, AppError> {
+/// Every live session, or one user's, for the admin command: (username, session).
+pub async fn list_all(db: &Db, user_id: Option<&str>) -> Result<Vec<(String, SessionInfo)>, AppError> {
     let rows = sqlx::query(
-        "SELECT s.id, s.created_at, s.last_used_at, s.user_agent, s.ip, s.method, u.id AS user_id, u.username \
+        "SELECT s.id, s.created_at, s.last_used_at, s.user_agent, s.ip, s.method, u.username \
          FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.revoked_at IS NULL AND s.expires_at > $1 AND ($2 = '' OR s.user_id = $3) \
          ORDER BY u.username, s.last_used_at DESC",
@@ -148,7 +148,7 @@ pub async fn list_all(db: &Db, user_id: Option<&str>) -> Result<Vec<(String, Str
     .fetch_all(db)
     .await?;
     rows.iter()
-        .map(|row| Ok((row.try_get("user_id")?, row.try_get("username")?, session_info(row, "")?)))
+        .map(|row| Ok((row.try_get("username")?, session_info(row, "")?)))
         .collect::<Result<_, sqlx::Error>>()
         .map_err(AppError::from)
 }
