@@ -33,51 +33,37 @@ export default defineConfig({
     },
   },
   webServer: [
-    {
-      // E2E_BIN runs another build (say ./target/debug/latch) against the same suite.
-      command: `rm -rf target/e2e && ${process.env.E2E_BIN ?? './target/release/latch'}`,
-      cwd: '..',
-      url: `http://127.0.0.1:${port}/healthz`,
-      reuseExistingServer: false,
-      timeout: 60_000,
-      stdout: 'ignore',
-      stderr: 'pipe',
-      env: {
-        LEPTOS_ENV: 'PROD',
-        LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-        LEPTOS_SITE_ROOT: 'target/site',
-        DATABASE_URL: 'sqlite://target/e2e/latch.db',
-        ACCESS_TOKEN_LIFETIME: String(ACCESS_TOKEN_LIFETIME),
-        // Every test registers from 127.0.0.1.
-        THROTTLE_REGISTRATIONS: '0',
-        THROTTLE_RESET_REQUESTS: '0',
-        // No SMTP server: each message is an .eml file the tests read, and its links
-        // point where the browser is.
-        OUTBOX_DIR: 'target/e2e/outbox',
-        PUBLIC_ORIGIN: `http://localhost:${port}`,
-        RUST_LOG: 'warn',
-      },
-    },
-    {
-      // The same build with the default access lifetime (5 minutes), where only
-      // revocation can end a session in seconds (sessions.spec.ts).
-      command: `rm -rf target/e2e-long && ${process.env.E2E_BIN ?? './target/release/latch'}`,
-      cwd: '..',
-      url: `http://127.0.0.1:${LONG_PORT}/healthz`,
-      reuseExistingServer: false,
-      timeout: 60_000,
-      stdout: 'ignore',
-      stderr: 'pipe',
-      env: {
-        LEPTOS_ENV: 'PROD',
-        LEPTOS_SITE_ADDR: `127.0.0.1:${LONG_PORT}`,
-        LEPTOS_SITE_ROOT: 'target/site',
-        DATABASE_URL: 'sqlite://target/e2e-long/latch.db',
-        THROTTLE_REGISTRATIONS: '0',
-        OUTBOX_DIR: 'target/e2e-long/outbox',
-        PUBLIC_ORIGIN: `http://localhost:${LONG_PORT}`,
-        RUST_LOG: 'warn',
-      },
-    },
+    // Access tokens living 2 s, short enough to outlive in a test.
+    server(port, 'target/e2e', { ACCESS_TOKEN_LIFETIME: String(ACCESS_TOKEN_LIFETIME), THROTTLE_RESET_REQUESTS: '0' }),
+    // The default 5 minutes, where only revocation can end a session in seconds
+    // (sessions.spec.ts).
+    server(LONG_PORT, 'target/e2e-long', {}),
   ],
 });
+
+/** The release build (or E2E_BIN, say ./target/debug/latch) on `port`, with a fresh
+ * database and outbox in `dir`. No SMTP server: each message is an .eml file the tests
+ * read, and its links point where the browser is. */
+function server(port: string, dir: string, env: Record<string, string>) {
+  return {
+    command: `rm -rf ${dir} && ${process.env.E2E_BIN ?? './target/release/latch'}`,
+    cwd: '..',
+    url: `http://127.0.0.1:${port}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'ignore' as const,
+    stderr: 'pipe' as const,
+    env: {
+      LEPTOS_ENV: 'PROD',
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      LEPTOS_SITE_ROOT: 'target/site',
+      DATABASE_URL: `sqlite://${dir}/latch.db`,
+      // Every test registers from 127.0.0.1.
+      THROTTLE_REGISTRATIONS: '0',
+      OUTBOX_DIR: `${dir}/outbox`,
+      PUBLIC_ORIGIN: `http://localhost:${port}`,
+      RUST_LOG: 'warn',
+      ...env,
+    },
+  };
+}

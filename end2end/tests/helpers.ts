@@ -1,4 +1,4 @@
-import { expect, type Page, type BrowserContext } from '@playwright/test';
+import { expect, type Browser, type Page, type BrowserContext } from '@playwright/test';
 import * as fs from 'node:fs';
 import * as crypto from 'node:crypto';
 import * as path from 'node:path';
@@ -91,4 +91,39 @@ export function totpCode(secret: string, offset = 0): string {
   const mac = crypto.createHmac('sha1', key).update(counter).digest();
   const at = mac[mac.length - 1] & 15;
   return String((mac.readUInt32BE(at) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+/** Registers `name` through the form, hydrated or with JavaScript disabled; lands on /profile. */
+export async function registerThroughForm(page: Page, name: string, js: boolean) {
+  await (js ? openHydrated(page, '/register') : page.goto('/register'));
+  await page.getByLabel('Username').fill(name);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/profile$/);
+}
+
+/** Another browser (a context of its own, on `baseURL` if given), signed in as `name`. */
+export async function signedInElsewhere(browser: Browser, name: string, baseURL?: string): Promise<Page> {
+  const other = await (await browser.newContext(baseURL ? { baseURL } : {})).newPage();
+  await openHydrated(other, '/login?next=%2Fprofile');
+  await other.getByLabel('Username').fill(name);
+  await other.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await other.getByRole('button', { name: 'Sign in' }).click();
+  await expect(other.getByTestId('profile-username')).toHaveText(name);
+  return other;
+}
+
+/** Fails unless a navigation of `page` finds it anonymous within 2 s; returns how long it took. */
+export async function anonymousWithinTwoSeconds(page: Page): Promise<number> {
+  const started = Date.now();
+  await expect
+    .poll(
+      async () => {
+        await page.goto('/');
+        return await accountNav(page).getByRole('link', { name: 'Sign in' }).isVisible();
+      },
+      { timeout: 2_000, intervals: [100] },
+    )
+    .toBe(true);
+  return Date.now() - started;
 }

@@ -1,6 +1,14 @@
 import { test, expect, type Browser, type Page } from '@playwright/test';
 import { ACCESS_TOKEN_LIFETIME } from '../playwright.config';
-import { PASSWORD, accountNav, mailedLink, openHydrated, uniqueAddress, uniqueName } from './helpers';
+import {
+  PASSWORD,
+  accountNav,
+  mailedLink,
+  openHydrated,
+  signedInElsewhere,
+  uniqueAddress,
+  uniqueName,
+} from './helpers';
 
 /** Registers with an email address and follows the verification link from the outbox. */
 async function registerVerified(page: Page, js: boolean): Promise<{ name: string; email: string }> {
@@ -20,17 +28,6 @@ async function registerVerified(page: Page, js: boolean): Promise<{ name: string
   await page.goto('/profile');
   await expect(page.getByTestId('profile-email-verified')).toHaveText('yes');
   return { name, email };
-}
-
-/** Another browser, signed in as `name` before the reset. */
-async function signedInElsewhere(browser: Browser, name: string): Promise<Page> {
-  const other = await (await browser.newContext()).newPage();
-  await openHydrated(other, '/login?next=%2Fprofile');
-  await other.getByLabel('Username').fill(name);
-  await other.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await other.getByRole('button', { name: 'Sign in' }).click();
-  await expect(other.getByTestId('profile-username')).toHaveText(name);
-  return other;
 }
 
 async function resetThroughTheOutbox(page: Page, browser: Browser, js: boolean) {

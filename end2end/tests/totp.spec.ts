@@ -1,13 +1,5 @@
 import { test, expect, type Page } from '@playwright/test';
-import { PASSWORD, accountNav, openHydrated, totpCode, uniqueName } from './helpers';
-
-async function register(page: Page, name: string, js: boolean) {
-  await (js ? openHydrated(page, '/register') : page.goto('/register'));
-  await page.getByLabel('Username').fill(name);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await expect(page).toHaveURL(/\/profile$/);
-}
+import { PASSWORD, accountNav, openHydrated, registerThroughForm, totpCode, uniqueName } from './helpers';
 
 /** Turns TOTP on from /profile; returns the secret and the recovery codes shown. */
 async function enrol(page: Page): Promise<{ secret: string; codes: string[] }> {
@@ -42,7 +34,7 @@ for (const js of [true, false]) {
 
     test('enrol TOTP, then sign in with a code, with a recovery code, and not with a spent one', async ({ page }) => {
       const name = uniqueName(js ? 'totp' : 'totpnojs');
-      await register(page, name, js);
+      await registerThroughForm(page, name, js);
       const { secret, codes } = await enrol(page);
       await expect(page.getByTestId('totp-status')).toContainText('On');
       await signOut(page);
