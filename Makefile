@@ -19,12 +19,16 @@ WASM_OPT_VERSION     := 0.116.1
 
 .PHONY: help dev serve test test-rust test-e2e release tools clean
 help:
-	@echo "make dev    run the app with hot reload on http://127.0.0.1:3000 (SQLite in data/)"
-	@echo "make serve  build and run the release binary on http://127.0.0.1:3000"
+	@echo "make dev    run the app with hot reload on http://localhost:3000 (SQLite in data/)"
+	@echo "make serve  build and run the release binary on http://localhost:3000"
 	@echo "make test   every test: unit, HTTP integration, Playwright in Chromium, through nginx"
 	@echo "make cluster  nginx on http://localhost:8080 in front of two instances on PostgreSQL"
 
 # --- running -------------------------------------------------------------------------
+
+# The site is http://localhost:3000, a name: browsers refuse an IP address as a passkey
+# relying party. (Open that address: a cross-site check compares it with the Origin.)
+dev serve: export PUBLIC_ORIGIN ?= http://localhost:3000
 
 dev: tools
 	cargo leptos watch

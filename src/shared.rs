@@ -72,8 +72,26 @@ pub struct SessionInfo {
     /// Unix seconds.
     pub created_at: i64,
     pub last_used_at: i64,
-    /// `password`, `reset` (later `password+totp`, `passkey`).
+    /// `password`, `password+totp`, `passkey` or `reset`.
     pub method: String,
+}
+
+/// A WebAuthn ceremony begun: its id, sent back with the browser's answer, and the
+/// options for `navigator.credentials` (JSON, as webauthn-rs writes them).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyCeremony {
+    pub ceremony: String,
+    pub options: String,
+}
+
+/// One of the signed-in user's passkeys, for `/profile`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyInfo {
+    pub id: String,
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
 }
 
 /// What "Sign out everywhere else" ended.

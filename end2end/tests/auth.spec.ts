@@ -103,10 +103,10 @@ test('login with JavaScript goes to next without a reload, and shows errors inli
   await markDocument(page);
   await page.getByLabel('Username').fill(name);
   await page.getByLabel('Password', { exact: true }).fill('wrong password');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page.getByTestId('form-error')).toHaveText('invalid username or password');
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page).toHaveURL(/\/profile$/);
   await expect(page.getByTestId('profile-username')).toHaveText(name);
   await expectNoReload(page);
@@ -132,12 +132,12 @@ test.describe('with JavaScript disabled', () => {
     await expect(page).toHaveURL(/\/login\?next=%2Fprofile$/);
     await page.getByLabel('Username').fill(name);
     await page.getByLabel('Password', { exact: true }).fill('wrong password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await expect(page.getByTestId('form-error')).toHaveText('invalid username or password');
 
     await page.getByLabel('Username').fill(name);
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await expect(page).toHaveURL(/\/profile$/);
     await expect(page.getByTestId('header-username')).toHaveText(name);
   });
@@ -171,7 +171,7 @@ test('changing the password signs out the other browser', async ({ page, browser
   await openHydrated(otherPage, '/login');
   await otherPage.getByLabel('Username').fill(name);
   await otherPage.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await otherPage.getByRole('button', { name: 'Sign in' }).click();
+  await otherPage.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(otherPage).toHaveURL(/\/$/);
 
   await page.getByLabel('Current password').fill(PASSWORD);

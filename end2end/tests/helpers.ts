@@ -108,7 +108,7 @@ export async function signedInElsewhere(browser: Browser, name: string, baseURL?
   await openHydrated(other, '/login?next=%2Fprofile');
   await other.getByLabel('Username').fill(name);
   await other.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await other.getByRole('button', { name: 'Sign in' }).click();
+  await other.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(other.getByTestId('profile-username')).toHaveText(name);
   return other;
 }

@@ -101,7 +101,7 @@ test.describe('with JavaScript disabled', () => {
     await page.goto('/login');
     await page.getByLabel('Username').fill(name);
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await expect(page.getByTestId('form-error')).toHaveText('invalid username or password');
   });
 });

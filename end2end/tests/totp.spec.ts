@@ -22,10 +22,10 @@ async function signInWithCode(page: Page, name: string, code: string, js: boolea
   await (js ? openHydrated(page, '/login?next=%2Fsessions') : page.goto('/login?next=%2Fsessions'));
   await page.getByLabel('Username').fill(name);
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page).toHaveURL(/\/login\/totp\?next=%2Fsessions$/);
   await page.getByLabel('Code', { exact: true }).fill(code);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 for (const js of [true, false]) {

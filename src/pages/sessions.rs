@@ -180,6 +180,10 @@ fn event_item(entry: AuditEntry) -> impl IntoView {
         "session_revoked" => "A session signed out",
         "signed_out_others" => "Signed out everywhere else",
         "signed_out_everywhere" => "Signed out everywhere",
+        "totp_enabled" => "Two-factor sign-in turned on",
+        "totp_disabled" => "Two-factor sign-in turned off",
+        "passkey_added" => "Passkey added",
+        "passkey_removed" => "Passkey removed",
         _ => "Account event",
     };
     let from = entry.ip.unwrap_or_else(|| "an unknown address".to_string());

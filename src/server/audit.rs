@@ -35,6 +35,8 @@ pub enum Event {
     SignedOutEverywhere,
     TotpEnabled,
     TotpDisabled,
+    PasskeyAdded,
+    PasskeyRemoved,
 }
 
 impl Event {
@@ -63,6 +65,8 @@ impl Event {
             Event::SignedOutEverywhere => "signed_out_everywhere",
             Event::TotpEnabled => "totp_enabled",
             Event::TotpDisabled => "totp_disabled",
+            Event::PasskeyAdded => "passkey_added",
+            Event::PasskeyRemoved => "passkey_removed",
         }
     }
 }

@@ -73,6 +73,8 @@ pub struct AppState {
     pub revoked: Arc<revocation::Revoked>,
     /// Which peers may say, in `X-Forwarded-For`, who the client is.
     pub proxies: Arc<client::TrustedProxies>,
+    /// The site as a WebAuthn relying party; `None` when its origin is an IP address.
+    pub passkeys: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 /// Why the server could not start: one line for the operator.
@@ -107,6 +109,10 @@ impl AppState {
         }
         let hasher = Hasher::new().map_err(|_| StartError("argon2: cannot hash".into()))?;
         let mailer = mail::Mailer::new(settings, leptos_options.site_addr).map_err(StartError)?;
+        let passkeys = account::passkeys::relying_party(&mailer.origin).map_err(StartError)?;
+        if passkeys.is_none() {
+            tracing::warn!(origin = %mailer.origin, "passkeys are off: browsers refuse an IP address as relying party");
+        }
         let revoked = revocation::Revoked::new(settings.access_token_lifetime);
         revocation::load(&db, &revoked)
             .await
@@ -132,6 +138,7 @@ impl AppState {
             },
             revoked: Arc::new(revoked),
             proxies: Arc::new(settings.trusted_proxies.clone()),
+            passkeys: passkeys.map(Arc::new),
             leptos_options,
         })
     }
@@ -294,6 +301,8 @@ async fn cache_static(request: Request, next: Next) -> Response {
         _ if !response.status().is_success() => "no-store",
         p if p.starts_with("/pkg/") => "public, max-age=31536000, immutable",
         "/favicon.ico" | "/favicon.svg" | "/robots.txt" => "public, max-age=3600",
+        // Not content-hashed: asked again each time, answered 304 while unchanged.
+        "/passkeys.js" => "no-cache",
         _ => "no-store",
     };
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));

@@ -14,6 +14,7 @@ mod keys;
 mod kill;
 mod middleware;
 mod pages;
+mod passkeys;
 mod reset;
 mod scale;
 mod sessions;

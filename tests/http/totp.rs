@@ -15,7 +15,7 @@ fn code(secret: &str, offset: i64) -> String {
 }
 
 /// Registers `name`, turns TOTP on; returns the secret and the recovery codes.
-async fn with_totp(app: &TestApp, name: &str) -> (String, Vec<String>) {
+pub async fn with_totp(app: &TestApp, name: &str) -> (String, Vec<String>) {
     app.register(name, PASSWORD).await;
     let setup = app.post_form("/api/totp_setup", &[]).await;
     assert_eq!(setup.status(), StatusCode::OK);

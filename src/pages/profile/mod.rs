@@ -2,10 +2,11 @@
 //! login page before any HTML; in the browser, signing out here redirects the same way.
 //! Each form is a small component in this folder, beside the server functions it calls:
 //! the email address (`email.rs`), the password (`password.rs`), deleting the account
-//! (`delete.rs`).
+//! (`delete.rs`), the second factor (`totp.rs`), passkeys (`passkeys.rs`).
 
 mod delete;
 mod email;
+mod passkeys;
 mod password;
 mod totp;
 
@@ -15,6 +16,7 @@ use email::{account_resource, EmailSection};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
+use passkeys::PasskeySection;
 use password::ChangePasswordForm;
 use totp::TotpSection;
 
@@ -71,6 +73,7 @@ pub fn ProfilePage() -> impl IntoView {
                         </p>
                         <EmailSection account />
                         <TotpSection account />
+                        <PasskeySection />
                         <ChangePasswordForm totp=totp_on />
                         <DeleteAccountForm totp=totp_on />
                     </section>

@@ -141,9 +141,10 @@ pub async fn list(db: &Db) -> Result<Vec<(String, String, i64, bool, Option<Stri
 
 /// The caller's account as `/api/account` answers it.
 pub async fn account(db: &Db, id: &str) -> Result<Option<Account>, AppError> {
-    // One read, the TOTP state joined in: `/profile` renders this on every load.
+    // One read, the TOTP state and the passkeys counted in: `/profile` renders this on every load.
     let row = sqlx::query(
-        "SELECT u.id, u.username, u.email, u.email_verified_at, t.enabled_at AS totp_enabled_at \
+        "SELECT u.id, u.username, u.email, u.email_verified_at, t.enabled_at AS totp_enabled_at, \
+         (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id) AS passkeys \
          FROM users u LEFT JOIN totp t ON t.user_id = u.id WHERE u.id = $1 AND u.disabled_at IS NULL",
     )
     .bind(id)
@@ -156,8 +157,7 @@ pub async fn account(db: &Db, id: &str) -> Result<Option<Account>, AppError> {
         email: row.try_get("email")?,
         email_verified: row.try_get::<Option<i64>, _>("email_verified_at")?.is_some(),
         totp: row.try_get::<Option<i64>, _>("totp_enabled_at")?.is_some(),
-        // Passkeys come with their own work; until then no account has one.
-        passkeys: 0,
+        passkeys: row.try_get::<i64, _>("passkeys")?.try_into().unwrap_or(u32::MAX),
     }))
 }
 
@@ -243,7 +243,7 @@ pub async fn delete_by_id(conn: &mut sqlx::AnyConnection, id: &str, username_key
     crate::server::session::sessions::revoke_all(&mut *conn, id).await?;
     sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *conn).await?;
     sqlx::query("DELETE FROM account_links WHERE user_id = $1").bind(id).execute(&mut *conn).await?;
-    for table in ["totp", "recovery_codes", "mfa_challenges"] {
+    for table in ["totp", "recovery_codes", "mfa_challenges", "passkeys", "webauthn_ceremonies"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1")).bind(id).execute(&mut *conn).await?;
     }
     sqlx::query("DELETE FROM throttles WHERE (scope = 'account' AND key = $1) OR (scope = 'mail' AND key = $2)")

@@ -43,6 +43,8 @@ pub enum Method {
     Reset,
     /// A password, then a TOTP or recovery code.
     PasswordTotp,
+    /// A passkey, complete by itself.
+    Passkey,
 }
 
 impl Method {
@@ -51,6 +53,7 @@ impl Method {
             Method::Password => "password",
             Method::Reset => "reset",
             Method::PasswordTotp => "password+totp",
+            Method::Passkey => "passkey",
         }
     }
 }
