@@ -11,15 +11,17 @@ use crate::{
     shared::User,
 };
 use leptos::{prelude::*, server::SharedValue};
-use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
+use leptos_meta::{provide_meta_context, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
     hooks::use_navigate,
     path, SsrMode,
 };
 
+/// The document around the app; rendered only by the server.
+#[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
+    use leptos_meta::MetaTags;
     crate::server::guard::headers::content_security_policy(&options);
     view! {
         <!DOCTYPE html>
@@ -28,15 +30,34 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
-                <HashedStylesheet options=options.clone() id="leptos" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <BundleLinks options />
                 <MetaTags />
             </head>
             <body>
                 <App />
             </body>
         </html>
+    }
+}
+
+/// The stylesheet, and the script that loads the WASM and hydrates the page (what
+/// leptos' `HashedStylesheet` and `HydrationScripts` render, with the file names read
+/// once: see `server::assets`). The preloads start both downloads before the script runs.
+#[cfg(feature = "ssr")]
+#[component]
+fn BundleLinks(options: LeptosOptions) -> impl IntoView {
+    let bundle = crate::server::assets::bundle(&options);
+    let loader = format!(
+        "import({js:?}).then(async (app) => {{ await app.default({{ module_or_path: {wasm:?} }}); app.hydrate(); }});",
+        js = bundle.js,
+        wasm = bundle.wasm,
+    );
+    view! {
+        <link rel="stylesheet" id="leptos" href=bundle.css />
+        <link rel="modulepreload" href=bundle.js crossorigin="anonymous" />
+        <link rel="preload" href=bundle.wasm r#as="fetch" r#type="application/wasm" crossorigin="anonymous" />
+        <script type="module" nonce=leptos::nonce::use_nonce()>{loader}</script>
     }
 }
 

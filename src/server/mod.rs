@@ -6,6 +6,7 @@
 //! (a page, a server function, `/healthz`, `/.well-known/jwks.json`, or a static file).
 
 pub mod account;
+pub mod assets;
 pub mod audit;
 pub mod db;
 pub mod guard;
@@ -54,9 +55,27 @@ const MAX_BODY_BYTES: usize = 16 * 1024;
 const MAX_COOKIE_BYTES: usize = 8 * 1024;
 const MAX_HEADER_BYTES: usize = 32 * 1024;
 
-/// What every handler shares; cheap to clone.
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// What every handler shares. One pointer: each request clones it into several layers
+/// and the page's context, and a clone of the fields themselves (LeptosOptions alone
+/// holds a dozen shared strings) cost a few percent of an anonymous page.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// `leptos_axum`'s static-file and error handler reads the options from the state.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub tokens: Arc<Tokens>,
@@ -117,7 +136,7 @@ impl AppState {
         revocation::load(&db, &revoked)
             .await
             .map_err(|e| StartError(format!("DATABASE_URL: cannot read revocations: {e}")))?;
-        Ok(AppState {
+        Ok(AppState(Arc::new(Shared {
             db,
             tokens: Arc::new(Tokens::new(ring, settings.access_token_lifetime, settings.refresh_token_lifetime)),
             hasher: Arc::new(hasher),
@@ -140,7 +159,7 @@ impl AppState {
             proxies: Arc::new(settings.trusted_proxies.clone()),
             passkeys: passkeys.map(Arc::new),
             leptos_options,
-        })
+        })))
     }
 }
 
