@@ -163,6 +163,9 @@ bench: release
 	cargo build --release --locked --example load
 	./target/release/examples/load ./target/release/latch
 	@echo
+	@echo "The middleware's valid-token path against jsonwebtoken::decode alone (benches/token_path.rs):"
+	cargo bench --locked --bench token_path -- --sample-count 2000
+	@echo
 	@echo "| bundle file | raw | gzip -9 | brotli -q 11 |"
 	@echo "| --- | ---: | ---: | ---: |"
 	@for f in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; do \

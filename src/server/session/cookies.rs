@@ -88,16 +88,26 @@ impl CookiePolicy {
         let mut presented = Presented::default();
         let (mut accesses, mut refreshes) = (0, 0);
         for header in headers.get_all(http::header::COOKIE) {
+            // Borrowed when the header is UTF-8, as it is from every browser: no copy.
             let text = String::from_utf8_lossy(header.as_bytes());
-            let (a, r) = self.count_in(&text);
-            (accesses, refreshes) = (accesses + a, refreshes + r);
-            let Ok(text) = std::str::from_utf8(header.as_bytes()) else { continue };
-            for cookie in Cookie::split_parse_encoded(text).flatten() {
-                let value = Some(cookie.value().to_string()).filter(|v| !v.is_empty());
-                if cookie.name() == self.access_name {
-                    presented.access = value;
-                } else if cookie.name() == self.refresh_name {
-                    presented.refresh = value;
+            let readable = matches!(text, std::borrow::Cow::Borrowed(_));
+            // One pass, and only our two cookies' values are copied; the others (the
+            // device cookie is as long as a token) are skipped, not decoded.
+            for pair in text.split(';') {
+                let Some((name, value)) = pair.split_once('=') else { continue };
+                let slot = match name.trim() {
+                    name if name == self.access_name => {
+                        accesses += 1;
+                        &mut presented.access
+                    }
+                    name if name == self.refresh_name => {
+                        refreshes += 1;
+                        &mut presented.refresh
+                    }
+                    _ => continue,
+                };
+                if readable {
+                    *slot = decoded(name.trim(), value.trim());
                 }
             }
         }
@@ -108,12 +118,16 @@ impl CookiePolicy {
         }
         presented
     }
+}
 
-    /// How many times the header names the access and the refresh cookie.
-    fn count_in(&self, header: &str) -> (usize, usize) {
-        let names = || header.split(';').filter_map(|pair| pair.split_once('=')).map(|(name, _)| name.trim());
-        (names().filter(|n| *n == self.access_name).count(), names().filter(|n| *n == self.refresh_name).count())
+/// A cookie's value, percent-decoded as tower-cookies reads it. Tokens are base64url and
+/// dots, so the decoder runs only for a value that has a `%` in it.
+fn decoded(name: &str, value: &str) -> Option<String> {
+    if !value.contains('%') {
+        return Some(value.to_string()).filter(|v| !v.is_empty());
     }
+    let cookie = Cookie::parse_encoded(format!("{name}={value}")).ok()?;
+    Some(cookie.value().to_string()).filter(|v| !v.is_empty())
 }
 
 /// The tokens a request presented.

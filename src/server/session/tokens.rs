@@ -1,10 +1,17 @@
-//! Tokens: compact HS256 JWS with a `kid`, claims per the contract. Validation pins the
-//! algorithm, picks the key by `kid` (an unknown one is refused), requires `exp`, `iat`,
-//! `sub`, `iss` and `aud`, uses zero leeway, and accepts a token only for its own `typ`.
+//! Tokens: compact JWS (HS256 or EdDSA) with a `kid`, claims per the contract.
+//! Validation pins the algorithm to the key's, picks the key by `kid` (an unknown one is
+//! refused), requires `exp`, `iat`, `sub`, `iss` and `aud`, uses zero leeway, and accepts
+//! a token only for its own `typ`.
+//!
+//! Signing is jsonwebtoken's `encode`. Verifying runs on every request, so it reads each
+//! part once: the header, then jsonwebtoken's signature check, then the claims
+//! (`jsonwebtoken::decode` parses the header twice and the claims twice, and finding the
+//! key by `kid` needed the header a third time).
 
 use super::keys::KeyRing;
-use jsonwebtoken::{Algorithm, Header, Validation};
-use serde::{Deserialize, Serialize};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use jsonwebtoken::{Algorithm, Header};
+use serde::{de::IgnoredAny, Deserialize, Serialize};
 use std::sync::{Arc, RwLock};
 
 /// Who issues Latch's tokens, and for whom: checked, so a token minted by another
@@ -46,6 +53,33 @@ pub struct Claims {
     /// The username, in access tokens only: pages show it without a database read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Never set by Latch; honoured if present, as RFC 7519 asks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+}
+
+/// The JOSE header as far as verifying needs it. A header that points elsewhere for its
+/// key (`jku`, `jwk`, `x5u`, `x5c`) or names extensions that must be understood (`crit`)
+/// is an attack, whatever it points to.
+#[derive(Deserialize)]
+struct JoseHeader {
+    alg: Algorithm,
+    kid: Option<String>,
+    jku: Option<IgnoredAny>,
+    jwk: Option<IgnoredAny>,
+    x5u: Option<IgnoredAny>,
+    x5c: Option<IgnoredAny>,
+    crit: Option<IgnoredAny>,
+}
+
+impl JoseHeader {
+    fn points_elsewhere(&self) -> bool {
+        self.jku.is_some() || self.jwk.is_some() || self.x5u.is_some() || self.x5c.is_some() || self.crit.is_some()
+    }
+}
+
+fn json_part<T: serde::de::DeserializeOwned>(part: &str) -> Option<T> {
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -59,32 +93,13 @@ pub enum TokenError {
 pub struct Tokens {
     /// Replaced whole when the keys are reloaded; requests hold the ring they started with.
     ring: RwLock<Arc<KeyRing>>,
-    /// One per algorithm, each pinned to it: a token is checked against its key's own.
-    hs256: Validation,
-    eddsa: Validation,
     pub access_lifetime: i64,
     pub refresh_lifetime: i64,
 }
 
 impl Tokens {
     pub fn new(ring: KeyRing, access_lifetime: i64, refresh_lifetime: i64) -> Self {
-        let validation = |algorithm| {
-            let mut v = Validation::new(algorithm);
-            // jsonwebtoken allows 60 s of clock skew by default; one server clock needs none.
-            v.leeway = 0;
-            v.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
-            v.set_issuer(&[ISSUER]);
-            v.set_audience(&[AUDIENCE]);
-            v.validate_nbf = true;
-            v
-        };
-        Tokens {
-            ring: RwLock::new(Arc::new(ring)),
-            hs256: validation(Algorithm::HS256),
-            eddsa: validation(Algorithm::EdDSA),
-            access_lifetime,
-            refresh_lifetime,
-        }
+        Tokens { ring: RwLock::new(Arc::new(ring)), access_lifetime, refresh_lifetime }
     }
 
     /// The public keys, for `/.well-known/jwks.json`.
@@ -138,6 +153,7 @@ impl Tokens {
             iss: ISSUER.to_string(),
             aud: AUDIENCE.to_string(),
             name: name.map(str::to_string),
+            nbf: None,
         };
         let ring = self.ring();
         let key = ring.signing();
@@ -151,19 +167,32 @@ impl Tokens {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Invalid);
         }
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
-        // A header that points elsewhere for its key is an attack, whatever it points to.
-        if header.jku.is_some() || header.jwk.is_some() || header.x5u.is_some() || header.x5c.is_some() {
-            return Err(TokenError::Invalid);
+        self.check(token, expected, super::super::db::now()).ok_or(TokenError::Invalid)
+    }
+
+    /// `verify` at time `now`: each part of the token read once.
+    fn check(&self, token: &str, expected: TokenType, now: i64) -> Option<Claims> {
+        let (message, signature) = token.rsplit_once('.')?;
+        let (header, payload) = message.split_once('.')?;
+        let header: JoseHeader = json_part(header)?;
+        if header.points_elsewhere() {
+            return None;
         }
         let ring = self.ring();
-        let key = header.kid.as_deref().and_then(|kid| ring.find(kid)).ok_or(TokenError::Invalid)?;
-        let validation = if key.algorithm == Algorithm::EdDSA { &self.eddsa } else { &self.hs256 };
-        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, validation).map_err(|_| TokenError::Invalid)?;
-        if data.claims.typ != expected || data.claims.exp - data.claims.iat <= 0 {
-            return Err(TokenError::Invalid);
+        let key = ring.find(header.kid.as_deref()?)?;
+        // The key's own algorithm, never the one the token names: no HS256 token is
+        // checked with an EdDSA public key as its secret, and no "none".
+        if header.alg != key.algorithm {
+            return None;
         }
-        Ok(data.claims)
+        if !jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.decoding, key.algorithm).ok()? {
+            return None;
+        }
+        let claims: Claims = json_part(payload)?;
+        // Zero leeway: one server clock needs no allowance for skew.
+        let current = claims.exp >= now && claims.nbf.is_none_or(|nbf| nbf <= now);
+        let ours = claims.iss == ISSUER && claims.aud == AUDIENCE;
+        (current && ours && claims.typ == expected && claims.exp - claims.iat > 0).then_some(claims)
     }
 }
 
@@ -373,7 +402,29 @@ mod tests {
     }
 
     #[test]
+    fn a_header_naming_critical_extensions_is_refused() {
+        let t = tokens();
+        let n = now();
+        let mut h = header(&t);
+        h["crit"] = serde_json::json!(["b64"]);
+        assert_eq!(
+            t.verify(&forge(h, claims("access", n, n + 300), SECRET), TokenType::Access),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    #[test]
+    fn a_token_is_good_through_its_last_second_and_not_after() {
+        let t = tokens();
+        let n = now();
+        let token = forge(header(&t), claims("access", n - 300, n + 10), SECRET);
+        assert!(t.check(&token, TokenType::Access, n + 10).is_some());
+        assert!(t.check(&token, TokenType::Access, n + 11).is_none());
+    }
+
+    #[test]
     fn eddsa_keys_sign_tokens_anyone_can_verify_with_the_public_key() {
+        use jsonwebtoken::Validation;
         let key = Key::new(b"an ed25519 seed source", crate::server::session::keys::Signing::EdDsa);
         let x = key.public_x.clone().unwrap();
         let kid = key.kid.clone();
