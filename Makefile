@@ -158,13 +158,21 @@ smtp-stop:
 .PHONY: bench
 # The release build under load (bench/load.rs), then the bundle sizes. BENCH_SECONDS
 # sets each scenario's duration (default 10).
-bench: release
+bench: release tool-chromium tool-npm
 	@command -v brotli >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq brotli; }
 	cargo build --release --locked --example load
 	./target/release/examples/load ./target/release/latch
 	@echo
 	@echo "The middleware's valid-token path against jsonwebtoken::decode alone (benches/token_path.rs):"
 	cargo bench --locked --bench token_path -- --sample-count 2000
+	@echo
+	@rm -rf target/bench-tti && mkdir -p target/bench-tti
+	@LEPTOS_ENV=PROD LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR=127.0.0.1:3400 RUST_LOG=warn \
+	  PUBLIC_ORIGIN=http://localhost:3400 DATABASE_URL=sqlite://target/bench-tti/latch.db \
+	  OUTBOX_DIR=target/bench-tti/outbox ./target/release/latch & server=$$!; \
+	trap 'kill $$server' EXIT; \
+	until curl -sf http://127.0.0.1:3400/healthz >/dev/null; do sleep 0.2; done; \
+	cd end2end && node tti.mjs http://localhost:3400/login && node tti.mjs http://localhost:3400/
 	@echo
 	@echo "| bundle file | raw | gzip -9 | brotli -q 11 |"
 	@echo "| --- | ---: | ---: | ---: |"

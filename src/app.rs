@@ -44,12 +44,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// The stylesheet, and the script that loads the WASM and hydrates the page (what
 /// leptos' `HashedStylesheet` and `HydrationScripts` render, with the file names read
 /// once: see `server::assets`). The preloads start both downloads before the script runs.
+/// The `hydrated` performance mark is what `make bench` times (end2end/tti.mjs).
 #[cfg(feature = "ssr")]
 #[component]
 fn BundleLinks(options: LeptosOptions) -> impl IntoView {
     let bundle = crate::server::assets::bundle(&options);
     let loader = format!(
-        "import({js:?}).then(async (app) => {{ await app.default({{ module_or_path: {wasm:?} }}); app.hydrate(); }});",
+        "import({js:?}).then(async (app) => {{ await app.default({{ module_or_path: {wasm:?} }}); app.hydrate(); performance.mark(\"hydrated\"); }});",
         js = bundle.js,
         wasm = bundle.wasm,
     );
