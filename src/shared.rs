@@ -94,6 +94,15 @@ pub struct PasskeyInfo {
     pub last_used_at: Option<i64>,
 }
 
+/// Everything `/profile` shows from the database, in one answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileData {
+    pub account: Account,
+    /// A TOTP setup begun and not yet turned on.
+    pub pending_totp: Option<TotpPending>,
+    pub passkeys: Vec<PasskeyInfo>,
+}
+
 /// What "Sign out everywhere else" ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revoked {

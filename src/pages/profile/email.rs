@@ -46,22 +46,15 @@ pub async fn resend_verification() -> Result<(), AppError> {
     )
 }
 
-/// The account as the page first renders it: a blocking resource, so the address is in
-/// the server's HTML even without JavaScript. The page creates it outside any reactive
-/// branch, so the server waits for it before sending the page.
-pub fn account_resource() -> Resource<Result<Account, AppError>> {
-    Resource::new_blocking(|| (), |_| account_info())
-}
-
 #[component]
-pub fn EmailSection(account: Resource<Result<Account, AppError>>) -> impl IntoView {
+pub fn EmailSection(page: super::PageData) -> impl IntoView {
     let change = ServerAction::<ChangeEmail>::new();
     let resend = ServerAction::<ResendVerification>::new();
     // Read again after each change, so the address shown is the one stored.
     Effect::new(move |previous: Option<(usize, usize)>| {
         let versions = (change.version().get(), resend.version().get());
         if previous.is_some_and(|p| p != versions) {
-            account.refetch();
+            page.refetch();
         }
         versions
     });
@@ -78,8 +71,8 @@ pub fn EmailSection(account: Resource<Result<Account, AppError>>) -> impl IntoVi
         <h2 id="email">"Email address"</h2>
         <Suspense fallback=|| view! { <p class="status">"Loading…"</p> }>
             {move || {
-                account.get()
-                    .map(|result| match result {
+                page.get()
+                    .map(|result| match result.map(|p| p.account) {
                         Ok(account) => {
                             let unverified = account.email.is_some() && !account.email_verified;
                             view! {

@@ -46,9 +46,15 @@ const TARGETS: crate::server::reply::FormTargets<'static> =
     crate::server::reply::FormTargets { success: "/profile#passkeys", failure: "/profile?form=passkeys#passkeys" };
 
 #[component]
-pub fn PasskeySection() -> impl IntoView {
+pub fn PasskeySection(page: super::PageData) -> impl IntoView {
     let remove = ServerAction::<RemovePasskey>::new();
-    let passkeys = Resource::new_blocking(move || remove.version().get(), |_| list_passkeys());
+    Effect::new(move |previous: Option<usize>| {
+        let version = remove.version().get();
+        if previous.is_some_and(|p| p != version) {
+            page.refetch();
+        }
+        version
+    });
     let error = Signal::derive(move || remove.value().get().and_then(Result::err));
 
     view! {
@@ -57,9 +63,8 @@ pub fn PasskeySection() -> impl IntoView {
         <p>"A passkey signs you in with this device's screen lock or a security key: no password, no code."</p>
         <Suspense fallback=|| view! { <p class="status">"Loading…"</p> }>
             {move || {
-                passkeys
-                    .get()
-                    .map(|listed| match listed {
+                page.get()
+                    .map(|data| match data.map(|p| p.passkeys) {
                         Ok(list) if list.is_empty() => {
                             view! { <p data-testid="passkeys-none">"No passkeys yet."</p> }.into_any()
                         }

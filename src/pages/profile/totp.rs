@@ -5,7 +5,7 @@
 use crate::{
     error::AppError,
     pages::forms::{CodeField, FormError},
-    shared::{Account, RecoveryCodes, TotpPending, TotpSetup},
+    shared::{RecoveryCodes, TotpPending, TotpSetup},
 };
 use leptos::prelude::*;
 
@@ -61,17 +61,15 @@ pub async fn recovery_codes_once() -> Result<Option<Vec<String>>, AppError> {
 }
 
 #[component]
-pub fn TotpSection(account: Resource<Result<Account, AppError>>) -> impl IntoView {
+pub fn TotpSection(page: super::PageData) -> impl IntoView {
     let setup = ServerAction::<StartTotpSetup>::new();
     let enable = ServerAction::<TurnOnTotp>::new();
     let disable = ServerAction::<TurnOffTotp>::new();
-    let pending = Resource::new_blocking(move || setup.version().get(), |_| pending_totp());
     let carried = Resource::new_blocking(|| (), |_| recovery_codes_once());
-    Effect::new(move |previous: Option<(usize, usize)>| {
-        let versions = (enable.version().get(), disable.version().get());
+    Effect::new(move |previous: Option<(usize, usize, usize)>| {
+        let versions = (setup.version().get(), enable.version().get(), disable.version().get());
         if previous.is_some_and(|p| p != versions) {
-            account.refetch();
-            pending.refetch();
+            page.refetch();
         }
         versions
     });
@@ -96,8 +94,9 @@ pub fn TotpSection(account: Resource<Result<Account, AppError>>) -> impl IntoVie
         <h2 id="totp">"Two-factor sign-in"</h2>
         <Suspense fallback=|| view! { <p class="status">"Loading…"</p> }>
             {move || {
-                let on = account.get().and_then(Result::ok).is_some_and(|a| a.totp);
-                let pending = pending.get().and_then(Result::ok).flatten();
+                let data = page.get().and_then(Result::ok);
+                let on = data.as_ref().is_some_and(|p| p.account.totp);
+                let pending = data.and_then(|p| p.pending_totp);
                 match (on, pending) {
                     (true, _) => view! {
                         <p data-testid="totp-status">"On: signing in asks for a code from your authenticator app."</p>

@@ -126,11 +126,19 @@ pub async fn finish_registration(ceremony: String, credential: String) -> Result
 pub async fn list() -> Result<Vec<PasskeyInfo>, AppError> {
     let request = Request::current()?;
     let identity = request.require_user()?;
+    list_of(&request.state.db, &identity.user.id).await
+}
+
+/// A user's passkeys, oldest first.
+pub async fn list_of(
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    user_id: &str,
+) -> Result<Vec<PasskeyInfo>, AppError> {
     let rows = sqlx::query(
         "SELECT id, name, created_at, last_used_at FROM passkeys WHERE user_id = $1 ORDER BY created_at, id",
     )
-    .bind(&identity.user.id)
-    .fetch_all(&request.state.db)
+    .bind(user_id)
+    .fetch_all(db)
     .await?;
     rows.iter()
         .map(|row| {

@@ -141,24 +141,35 @@ pub async fn list(db: &Db) -> Result<Vec<(String, String, i64, bool, Option<Stri
 
 /// The caller's account as `/api/account` answers it.
 pub async fn account(db: &Db, id: &str) -> Result<Option<Account>, AppError> {
-    // One read, the TOTP state and the passkeys counted in: `/profile` renders this on every load.
+    Ok(account_and_pending_totp(db, id).await?.map(|(account, _)| account))
+}
+
+/// The account, and the secret of a TOTP setup that is pending (not yet turned on):
+/// one read, the TOTP row joined and the passkeys counted in, for `/profile`.
+pub async fn account_and_pending_totp(
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    id: &str,
+) -> Result<Option<(Account, Option<String>)>, AppError> {
     let row = sqlx::query(
         "SELECT u.id, u.username, u.email, u.email_verified_at, t.enabled_at AS totp_enabled_at, \
-         (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id) AS passkeys \
+         t.secret AS totp_secret, (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id) AS passkeys \
          FROM users u LEFT JOIN totp t ON t.user_id = u.id WHERE u.id = $1 AND u.disabled_at IS NULL",
     )
     .bind(id)
     .fetch_optional(db)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    Ok(Some(Account {
+    let totp_on = row.try_get::<Option<i64>, _>("totp_enabled_at")?.is_some();
+    let pending = row.try_get::<Option<String>, _>("totp_secret")?.filter(|_| !totp_on);
+    let account = Account {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
         email: row.try_get("email")?,
         email_verified: row.try_get::<Option<i64>, _>("email_verified_at")?.is_some(),
-        totp: row.try_get::<Option<i64>, _>("totp_enabled_at")?.is_some(),
+        totp: totp_on,
         passkeys: row.try_get::<i64, _>("passkeys")?.try_into().unwrap_or(u32::MAX),
-    }))
+    };
+    Ok(Some((account, pending)))
 }
 
 /// Sets a new, unverified address.
