@@ -158,14 +158,8 @@ smtp-stop:
 .PHONY: bench
 # The release build under load (bench/load.rs), then the bundle sizes. BENCH_SECONDS
 # sets each scenario's duration (default 10).
-bench: release tool-chromium tool-npm
+bench: release tool-chromium tool-npm tool-postgres
 	@command -v brotli >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq brotli; }
-	cargo build --release --locked --example load
-	./target/release/examples/load ./target/release/latch
-	@echo
-	@echo "The middleware's valid-token path against jsonwebtoken::decode alone (benches/token_path.rs):"
-	cargo bench --locked --bench token_path -- --sample-count 2000
-	@echo
 	@rm -rf target/bench-tti && mkdir -p target/bench-tti
 	@LEPTOS_ENV=PROD LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR=127.0.0.1:3400 RUST_LOG=warn \
 	  PUBLIC_ORIGIN=http://localhost:3400 DATABASE_URL=sqlite://target/bench-tti/latch.db \
@@ -174,11 +168,23 @@ bench: release tool-chromium tool-npm
 	until curl -sf http://127.0.0.1:3400/healthz >/dev/null; do sleep 0.2; done; \
 	cd end2end && node tti.mjs http://localhost:3400/login && node tti.mjs http://localhost:3400/
 	@echo
+	cargo build --release --locked --example load
+	./target/release/examples/load ./target/release/latch
+	@echo
+	@echo "S1 and S3 again on PostgreSQL (a fresh server of its own, stopped afterwards):"
+	@trap '$(MAKE) --no-print-directory pg-stop' EXIT; \
+	$(MAKE) --no-print-directory pg-fresh && \
+	BENCH_DATABASE_URL=$(PG_ADMIN_URL) ./target/release/examples/load ./target/release/latch
+	@echo
 	@echo "| bundle file | raw | gzip -9 | brotli -q 11 |"
 	@echo "| --- | ---: | ---: | ---: |"
 	@for f in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; do \
 	  printf '| %s | %d | %d | %d |\n' "$${f##*/}" "$$(stat -c %s $$f)" "$$(gzip -9c $$f | wc -c)" "$$(brotli -c -q 11 $$f | wc -c)"; \
 	done
+	@echo
+	@echo "The middleware's valid-token path against jsonwebtoken::decode alone (benches/token_path.rs)."
+	@echo "Last: cargo bench rebuilds target/release/latch without cargo-leptos' settings (make serve rebuilds it)."
+	cargo bench --locked --bench token_path -- --sample-count 2000
 
 # --- fuzzing -------------------------------------------------------------------------
 

@@ -173,11 +173,15 @@ async fn main() {
     let seconds: u64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
     let duration = Duration::from_secs(seconds);
     let dir = tempfile::tempdir().unwrap();
+    // With BENCH_DATABASE_URL (make bench: a fresh PostgreSQL), only S1 and S3 run: how
+    // the refresh path (a read, a conditional UPDATE, an audit INSERT) fares there.
+    let postgres = std::env::var("BENCH_DATABASE_URL").ok().filter(|url| !url.is_empty());
+    let database_url = postgres.clone().unwrap_or_else(|| format!("sqlite://{}/bench.db", dir.path().display()));
 
     // Time to first response after start, on an empty database (migrations, key).
     let started = Instant::now();
     let mut child = tokio::process::Command::new(&binary)
-        .env("DATABASE_URL", format!("sqlite://{}/bench.db", dir.path().display()))
+        .env("DATABASE_URL", &database_url)
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("LEPTOS_ENV", "PROD")
         .env("RUST_LOG", "info")
@@ -225,6 +229,24 @@ async fn main() {
     // Warm up: let the server's caches and connection pools settle.
     run(&base, Scenario::Get { path: "/", cookie: None }, 8, Duration::from_secs(1)).await;
 
+    if postgres.is_some() {
+        let s1 = measure(
+            "S1 /profile, valid access cookie (PostgreSQL)",
+            Scenario::Get { path: "/profile", cookie: signed_in.clone() },
+            32,
+        )
+        .await;
+        let s3 = measure(
+            "S3 /profile, refresh on every request (PostgreSQL)",
+            Scenario::Rotate { refresh_tokens: rotating },
+            32,
+        )
+        .await;
+        let _ = child.kill().await;
+        print_rows(&[s1, s3]);
+        return;
+    }
+
     rows.push(
         measure("S1 /profile, valid access cookie", Scenario::Get { path: "/profile", cookie: signed_in.clone() }, 32)
             .await,
@@ -261,20 +283,7 @@ async fn main() {
     let rss_mb = peak_rss_kb(pid) as f64 / 1024.0;
     let _ = child.kill().await;
 
-    println!("| scenario | conc. | req/s | p50 ms | p99 ms | errors | server CPU µs/req |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-    for r in &rows {
-        println!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.0} |",
-            r.name,
-            r.concurrency,
-            r.requests as f64 / r.seconds,
-            r.p50_ms,
-            r.p99_ms,
-            r.errors,
-            r.cpu_us_per_request
-        );
-    }
+    print_rows(&rows);
     println!();
     println!("peak RSS of the server: {rss_mb:.1} MB; first response after start: {first_response_ms:.0} ms");
     let by_name = |prefix: &str| rows.iter().find(|r| r.name.starts_with(prefix)).expect("scenario ran");
@@ -299,5 +308,27 @@ async fn main() {
     println!("| --- | ---: | --- |");
     for (name, value, met) in budgets {
         println!("| {name} | {value:.2} | {} |", if met { "yes" } else { "NO" });
+    }
+}
+
+fn print_rows(rows: &[Row]) {
+    println!("| scenario | conc. | req/s | p50 ms | p99 ms | errors | server CPU µs/req |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for r in rows {
+        println!(
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.0} |",
+            r.name,
+            r.concurrency,
+            r.requests as f64 / r.seconds,
+            r.p50_ms,
+            r.p99_ms,
+            r.errors,
+            r.cpu_us_per_request
+        );
+    }
+    if let [s1, s3] = rows {
+        let rps = |r: &Row| r.requests as f64 / r.seconds;
+        println!();
+        println!("S3/S1 on PostgreSQL: {:.2} in req/s (budget >= 0.5)", rps(s3) / rps(s1));
     }
 }

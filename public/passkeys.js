@@ -82,8 +82,10 @@
       clientExtensionResults: got.getClientExtensionResults(),
     };
     await call("passkey_login_finish", { ceremony, credential: JSON.stringify(credential) });
-    const next = form.querySelector("input[name=next]");
-    location.assign(next && next.value.startsWith("/") && !next.value.startsWith("//") ? next.value : "/");
+    // The server already filtered `next`; the same rule again: one leading slash, no
+    // backslash or control character a browser could read as another host.
+    const next = form.querySelector("input[name=next]")?.value ?? "/";
+    location.assign(/^\/(?![\/\\])[^\\\u0000-\u001f]*$/.test(next) ? next : "/");
   }
 
   document.addEventListener("submit", async (event) => {

@@ -415,3 +415,30 @@ async fn a_site_on_an_ip_address_says_passkeys_need_a_name() {
     let message = response.json::<Value>().await.unwrap()["message"].as_str().unwrap().to_string();
     assert!(message.contains("domain name"), "{message}");
 }
+
+#[tokio::test]
+async fn a_password_reset_removes_every_passkey() {
+    use crate::mailbox::*;
+    let smtp = Smtp::shared_or_own().await;
+    let app = spawn_app(&[("PUBLIC_ORIGIN", ORIGIN), ("SMTP_URL", &smtp.url())]).await;
+    let email = unique_address("passkeyreset");
+    let registered =
+        app.post_form("/api/register", &[("username", "taken_back"), ("password", PASSWORD), ("email", &email)]).await;
+    assert_eq!(registered.status(), StatusCode::OK);
+    let token = |link: String| link.split("token=").nth(1).unwrap().to_string();
+    let verify = token(smtp.wait_for(&email, 1).await[0].link("/verify-email").unwrap());
+    assert_eq!(app.post_form("/api/verify_email", &[("token", &verify)]).await.status(), StatusCode::OK);
+    // Whoever held the account planted a passkey; the owner takes it back by email.
+    let mut planted = add_passkey(&app, "Not mine").await;
+
+    let owner = app.another_client("127.0.0.14");
+    assert_eq!(owner.post_form("/api/forgot_password", &[("login", "taken_back")]).await.status(), StatusCode::OK);
+    let mails = smtp.wait_for(&email, 2).await;
+    let reset = token(mails.iter().find_map(|m| m.link("/reset-password")).unwrap());
+    let done = owner.post_form("/api/reset_password", &[("token", &reset), ("new_password", "a fresh secret")]).await;
+    assert_eq!(done.status(), StatusCode::OK);
+
+    assert!(passkeys_of(&owner).await.is_empty());
+    let intruder = app.another_client("127.0.0.15");
+    assert_eq!(sign_in_with(&intruder, &mut planted).await.status(), StatusCode::UNAUTHORIZED);
+}

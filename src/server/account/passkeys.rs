@@ -223,18 +223,28 @@ pub async fn finish_sign_in(ceremony: String, credential: String) -> Result<User
     let Some(stored) = users::find_by_id(db, &user_id).await?.filter(|u| !u.disabled) else {
         return Err(refused());
     };
-    // The signature counter moves on (a cloned authenticator would fall behind).
+    // The signature counter moves on (a cloned authenticator would fall behind). A
+    // passkey removed since it was read opens no session.
     key.update_credential(&result);
-    sqlx::query("UPDATE passkeys SET credential = $1, last_used_at = $2 WHERE id = $3")
+    let updated = sqlx::query("UPDATE passkeys SET credential = $1, last_used_at = $2 WHERE id = $3")
         .bind(to_json(&key)?)
         .bind(now())
         .bind(&id)
         .execute(db)
         .await?;
+    if updated.rows_affected() == 0 {
+        return Err(refused());
+    }
     let sid = request.sign_in(&stored.user, Method::Passkey).await?;
     request.audit(Event::LoginSucceeded, Some(&stored.user.id), Some(&sid)).await;
     tracing::info!(user = %stored.user.id, "logged in with a passkey");
     Ok(stored.user)
+}
+
+/// Every passkey of a user (a password reset takes the account back).
+pub async fn remove_all(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<u64, AppError> {
+    let removed = sqlx::query("DELETE FROM passkeys WHERE user_id = $1").bind(user_id).execute(conn).await?;
+    Ok(removed.rows_affected())
 }
 
 fn valid_name(name: &str) -> Result<String, AppError> {

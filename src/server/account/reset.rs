@@ -98,6 +98,9 @@ pub async fn reset_password(token: String, new_password: String) -> Result<User,
     users::set_password_hash(&mut *tx, &account.user.id, &hash).await?;
     links::supersede(&mut *tx, &account.user.id, Purpose::ResetPassword).await?;
     let revoked = sessions::revoke_all(&mut *tx, &account.user.id).await?;
+    // A passkey signs in with no password and no code: one planted by whoever had the
+    // account must not outlive the reset that takes it back.
+    super::passkeys::remove_all(&mut tx, &account.user.id).await?;
     if let Some(email) = &account.verified_email {
         outbox::enqueue(&mut tx, Some(&account.user.id), &messages::password_was_reset(email, &account.user.username))
             .await?;
