@@ -31,8 +31,7 @@ pub async fn pending() -> Result<Option<TotpPending>, AppError> {
     let Some(stored) = totp::stored(&request.state.db, &identity.user.id).await?.filter(|s| !s.enabled) else {
         return Ok(None);
     };
-    let uri = totp::uri(&stored.secret, &identity.user.username)?;
-    Ok(Some(TotpPending { qr_svg: totp::qr_svg(&uri)?, uri, secret: stored.secret }))
+    totp::pending(stored.secret, &identity.user.username).map(Some)
 }
 
 /// Turns TOTP on with a first correct code (which counts as used).

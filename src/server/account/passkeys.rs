@@ -333,13 +333,7 @@ async fn take<T: serde::de::DeserializeOwned>(
 async fn stored(db: &Db, user_id: &str) -> Result<Vec<(String, Passkey)>, AppError> {
     let rows =
         sqlx::query("SELECT id, credential FROM passkeys WHERE user_id = $1").bind(user_id).fetch_all(db).await?;
-    rows.iter()
-        .map(|row| {
-            let credential: String = row.try_get("credential")?;
-            let key = serde_json::from_str(&credential).map_err(|_| AppError::internal())?;
-            Ok((row.try_get("id")?, key))
-        })
-        .collect()
+    rows.iter().map(keyed).collect()
 }
 
 /// The passkey an answer names, if it is the named user's.
@@ -349,10 +343,14 @@ async fn find(db: &Db, user_id: &str, credential_id: &str) -> Result<Option<(Str
         .bind(credential_id)
         .fetch_optional(db)
         .await?;
-    let Some(row) = row else { return Ok(None) };
+    row.as_ref().map(keyed).transpose()
+}
+
+/// A `passkeys` row's id and its stored credential.
+fn keyed(row: &sqlx::any::AnyRow) -> Result<(String, Passkey), AppError> {
     let credential: String = row.try_get("credential")?;
     let key = serde_json::from_str(&credential).map_err(|_| AppError::internal())?;
-    Ok(Some((row.try_get("id")?, key)))
+    Ok((row.try_get("id")?, key))
 }
 
 #[cfg(test)]

@@ -4,11 +4,7 @@
 //! thread; three separate server functions made the page cost three of them.
 
 use super::{passkeys, totp, users};
-use crate::{
-    error::AppError,
-    server::request::Request,
-    shared::{ProfileData, TotpPending},
-};
+use crate::{error::AppError, server::request::Request, shared::ProfileData};
 
 pub async fn load() -> Result<ProfileData, AppError> {
     let request = Request::current()?;
@@ -17,12 +13,6 @@ pub async fn load() -> Result<ProfileData, AppError> {
     let (account, pending) =
         users::account_and_pending_totp(&mut *conn, &identity.user.id).await?.ok_or_else(AppError::unauthorized)?;
     let passkeys = passkeys::list_of(&mut *conn, &identity.user.id).await?;
-    let pending_totp = match pending {
-        Some(secret) => {
-            let uri = totp::uri(&secret, &identity.user.username)?;
-            Some(TotpPending { qr_svg: totp::qr_svg(&uri)?, uri, secret })
-        }
-        None => None,
-    };
+    let pending_totp = pending.map(|secret| totp::pending(secret, &identity.user.username)).transpose()?;
     Ok(ProfileData { account, pending_totp, passkeys })
 }

@@ -36,6 +36,12 @@ pub fn uri(secret: &str, account: &str) -> Result<String, AppError> {
     Ok(authenticator(secret, account)?.get_url())
 }
 
+/// A pending setup as `/profile` shows it: the secret, its URI, and the URI's QR code.
+pub fn pending(secret: String, account: &str) -> Result<crate::shared::TotpPending, AppError> {
+    let uri = uri(&secret, account)?;
+    Ok(crate::shared::TotpPending { qr_svg: qr_svg(&uri)?, uri, secret })
+}
+
 /// The URI as a QR code, an SVG drawn here: no external service, no script.
 pub fn qr_svg(uri: &str) -> Result<String, AppError> {
     let code = qrcode::QrCode::new(uri.as_bytes()).map_err(|_| AppError::internal())?;
