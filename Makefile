@@ -30,11 +30,13 @@ help:
 # relying party. (Open that address: a cross-site check compares it with the Origin.)
 dev serve: export PUBLIC_ORIGIN ?= http://localhost:3000
 
+# --split: the pages loaded on demand (src/pages.rs) are WASM files of their own; their
+# code only links when split, so every build splits.
 dev: tools
-	cargo leptos watch
+	cargo leptos watch --split
 
 release: tools tool-wasm-opt
-	cargo leptos build --release
+	cargo leptos build --release --split
 
 serve: release
 	LEPTOS_ENV=PROD LEPTOS_SITE_ROOT=target/site ./target/release/latch
@@ -102,7 +104,7 @@ dev-pg: tools
 	@$(MAKE) --no-print-directory pg-start $(DEV_PG)
 	@$(PG_BIN)/psql "postgres://latch@127.0.0.1:55442/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = 'latch'" | grep -q 1 || \
 	  $(PG_BIN)/psql "postgres://latch@127.0.0.1:55442/postgres" -c "CREATE DATABASE latch" >/dev/null
-	DATABASE_URL=postgres://latch@127.0.0.1:55442/latch cargo leptos watch
+	DATABASE_URL=postgres://latch@127.0.0.1:55442/latch cargo leptos watch --split
 
 # --- the reference deployment: nginx in front of two instances on one PostgreSQL --------
 

@@ -5,8 +5,8 @@
 use crate::{
     api::Logout,
     pages::{
-        ForgotPasswordPage, HomePage, LoginPage, LoginTotpPage, NotFound, ProfilePage, RegisterPage, ResetPasswordPage,
-        SessionsPage, VerifyEmailPage,
+        ForgotPasswordRoute, HomePage, LoginPage, LoginTotpRoute, NotFound, ProfileRoute, RegisterRoute,
+        ResetPasswordRoute, SessionsRoute, VerifyEmailRoute,
     },
     shared::User,
 };
@@ -15,7 +15,7 @@ use leptos_meta::{provide_meta_context, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
     hooks::use_navigate,
-    path, SsrMode,
+    path, Lazy, SsrMode,
 };
 
 /// The document around the app; rendered only by the server.
@@ -43,14 +43,18 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 /// The stylesheet, and the script that loads the WASM and hydrates the page (what
 /// leptos' `HashedStylesheet` and `HydrationScripts` render, with the file names read
-/// once: see `server::assets`). The preloads start both downloads before the script runs.
+/// once: see `server::assets`). The preloads start both downloads before the script runs;
+/// with the split manifest in context, leptos adds the files of an on-demand page.
 /// The `hydrated` performance mark is what `make bench` times (end2end/tti.mjs).
 #[cfg(feature = "ssr")]
 #[component]
 fn BundleLinks(options: LeptosOptions) -> impl IntoView {
     let bundle = crate::server::assets::bundle(&options);
+    if let Some(split) = bundle.split {
+        provide_context(split);
+    }
     let loader = format!(
-        "import({js:?}).then(async (app) => {{ await app.default({{ module_or_path: {wasm:?} }}); app.hydrate(); performance.mark(\"hydrated\"); }});",
+        "import({js:?}).then(async (app) => {{ await app.default({{ module_or_path: {wasm:?} }}); await app.hydrate(); performance.mark(\"hydrated\"); }});",
         js = bundle.js,
         wasm = bundle.wasm,
     );
@@ -91,18 +95,18 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("") view=HomePage />
                     <Route path=path!("login") view=LoginPage />
-                    <Route path=path!("login/totp") view=LoginTotpPage />
-                    <Route path=path!("register") view=RegisterPage />
+                    <Route path=path!("login/totp") view={Lazy::<LoginTotpRoute>::new()} />
+                    <Route path=path!("register") view={Lazy::<RegisterRoute>::new()} />
                     // Pages that read the database stream in order: each <Suspense> waits
                     // for its data and is sent in place, never as a fragment that only
                     // JavaScript could swap in, so they work without it. (Out of order, a
                     // resource that resolves after the first chunk, as after a refresh,
                     // left the fallback in the HTML.)
-                    <Route path=path!("profile") view=ProfilePage ssr=SsrMode::InOrder />
-                    <Route path=path!("sessions") view=SessionsPage ssr=SsrMode::InOrder />
-                    <Route path=path!("forgot-password") view=ForgotPasswordPage />
-                    <Route path=path!("reset-password") view=ResetPasswordPage ssr=SsrMode::InOrder />
-                    <Route path=path!("verify-email") view=VerifyEmailPage ssr=SsrMode::InOrder />
+                    <Route path=path!("profile") view={Lazy::<ProfileRoute>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("sessions") view={Lazy::<SessionsRoute>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} />
+                    <Route path=path!("reset-password") view={Lazy::<ResetPasswordRoute>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("verify-email") view={Lazy::<VerifyEmailRoute>::new()} ssr=SsrMode::InOrder />
                 </Routes>
             </main>
         </Router>

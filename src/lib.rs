@@ -15,10 +15,13 @@ pub mod shared;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// The WASM entry point: takes over the server-rendered page.
+/// The WASM entry point: takes over the server-rendered page. Hydration is asynchronous
+/// because a page loaded on demand (see `pages::on_demand`) must arrive before it can be
+/// hydrated; the promise settles when the whole page is interactive.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
-pub fn hydrate() {
+pub async fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    let body = leptos::prelude::document().body().expect("a page has a body");
+    leptos::mount::hydrate_from_async(body, app::App).await.forget();
 }

@@ -48,6 +48,48 @@ test('the password toggle works, which only the hydrated app can do', async ({ p
   await expect(password).toHaveAttribute('type', 'password');
 });
 
+/** The `/pkg/` files a page load fetched, by name. */
+function pkgRequests(page: import('@playwright/test').Page): string[] {
+  const files: string[] = [];
+  page.on('request', (r) => {
+    const url = new URL(r.url());
+    if (url.pathname.startsWith('/pkg/')) files.push(url.pathname.slice('/pkg/'.length));
+  });
+  return files;
+}
+
+async function waitHydrated(page: import('@playwright/test').Page) {
+  await page.waitForFunction(() => performance.getEntriesByName('hydrated').length > 0);
+}
+
+test('the sign-in page loads no on-demand code; /register fetches its own and hydrates', async ({ page }) => {
+  const files = pkgRequests(page);
+  await page.goto('/login');
+  await waitHydrated(page);
+  await page.waitForLoadState('networkidle');
+  expect(files.some((f) => f.startsWith('latch.') && f.endsWith('.wasm'))).toBe(true);
+  expect(files.filter((f) => f.startsWith('split_') || f.startsWith('chunk_'))).toEqual([]);
+
+  // A client-side navigation fetches the page's code, then shows it, hydrated.
+  await accountNav(page).getByRole('link', { name: 'Register' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Register' })).toBeVisible();
+  expect(files.some((f) => f.startsWith('split___register_route'))).toBe(true);
+  const password = page.getByLabel('Password', { exact: true });
+  await page.getByRole('button', { name: 'Show' }).click();
+  await expect(password).toHaveAttribute('type', 'text');
+});
+
+test('an on-demand page loaded first is hydrated once its code arrives', async ({ page }) => {
+  const files = pkgRequests(page);
+  await page.goto('/register');
+  await waitHydrated(page);
+  expect(files.some((f) => f.startsWith('split___register_route'))).toBe(true);
+  const password = page.getByLabel('Password', { exact: true });
+  await expect(password).toHaveAttribute('type', 'password');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await expect(password).toHaveAttribute('type', 'text');
+});
+
 test('signed-in pages hydrate under the Content-Security-Policy with no violation', async ({ page }) => {
   const errors: string[] = [];
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
