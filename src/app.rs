@@ -137,11 +137,23 @@ fn Header() -> impl IntoView {
                             <A href="/profile" attr:class="who">
                                 <span data-testid="header-username">{user.username}</span>
                             </A>
-                            <ActionForm action=logout attr:class="inline">
+                            // What an `ActionForm` does, without its machinery on every
+                            // signed-in page (an owner, a node ref, form parsing): a plain
+                            // form that works without JavaScript, and once hydrated, the
+                            // action instead, with no reload.
+                            <form
+                                method="post"
+                                action={<Logout as leptos::server_fn::ServerFn>::url()}
+                                class="inline"
+                                on:submit=move |ev| {
+                                    ev.prevent_default();
+                                    logout.dispatch(Logout {});
+                                }
+                            >
                                 <button type="submit" class="link-button">
                                     "Sign out"
                                 </button>
-                            </ActionForm>
+                            </form>
                         }
                             .into_any()
                     }
