@@ -178,11 +178,7 @@ bench: release tool-chromium tool-npm tool-postgres
 	$(MAKE) --no-print-directory pg-fresh && \
 	BENCH_DATABASE_URL=$(PG_ADMIN_URL) ./target/release/examples/load ./target/release/latch
 	@echo
-	@echo "| bundle file | raw | gzip -9 | brotli -q 11 |"
-	@echo "| --- | ---: | ---: | ---: |"
-	@for f in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; do \
-	  printf '| %s | %d | %d | %d |\n' "$${f##*/}" "$$(stat -c %s $$f)" "$$(gzip -9c $$f | wc -c)" "$$(brotli -c -q 11 $$f | wc -c)"; \
-	done
+	bench/bundle-sizes.sh target/site/pkg
 	@echo
 	@echo "The middleware's valid-token path against jsonwebtoken::decode alone (benches/token_path.rs)."
 	@echo "Last: cargo bench rebuilds target/release/latch without cargo-leptos' settings (make serve rebuilds it)."

@@ -251,11 +251,25 @@ async fn main() {
         measure("S1 /profile, valid access cookie", Scenario::Get { path: "/profile", cookie: signed_in.clone() }, 32)
             .await,
     );
-    rows.push(measure("S2 / anonymous (baseline)", Scenario::Get { path: "/", cookie: None }, 32).await);
-    // Not a budget: the same page as S2, signed in, isolates what authentication costs.
-    rows.push(
-        measure("S2a / with a valid access cookie", Scenario::Get { path: "/", cookie: signed_in.clone() }, 32).await,
-    );
+    // S2 and S2a: the same page anonymous and signed in, in alternating rounds, each
+    // scenario's figures summed over its rounds. The budget between them is 5 % of CPU
+    // per request, within the ±5-10 % that CPU time drifts between runs a few seconds
+    // apart on this shared machine; alternating cancels the drift instead of reading it.
+    let rounds = 3;
+    let round = duration / 2;
+    let (mut s2, mut s2a) = ((Outcome::default(), 0.0, 0), (Outcome::default(), 0.0, 0));
+    for _ in 0..rounds {
+        for (target, cookie) in [(&mut s2, None), (&mut s2a, signed_in.clone())] {
+            let cpu_before = cpu_us(pid);
+            let (out, secs) = run(&base, Scenario::Get { path: "/", cookie }, 32, round).await;
+            target.2 += cpu_us(pid) - cpu_before;
+            target.1 += secs;
+            target.0.latencies_us.extend(out.latencies_us);
+            target.0.errors += out.errors;
+        }
+    }
+    rows.push(row("S2 / anonymous (baseline)", 32, s2.0, s2.1, s2.2));
+    rows.push(row("S2a / with a valid access cookie", 32, s2a.0, s2a.1, s2a.2));
     rows.push(
         measure("S3 /profile, refresh on every request", Scenario::Rotate { refresh_tokens: rotating }, 32).await,
     );
@@ -291,17 +305,19 @@ async fn main() {
         let r = by_name(prefix);
         r.requests as f64 / r.seconds
     };
+    let cpu = |prefix: &str| by_name(prefix).cpu_us_per_request;
+    // The performance issue's budgets measured here; the token path, time to
+    // interactive, the bundle and PostgreSQL's S3/S1 are printed by the other steps.
     let budgets = [
-        ("S1/S2 req/s >= 0.97", rps("S1 ") / rps("S2 "), rps("S1 ") / rps("S2 ") >= 0.97),
-        ("S6 within 10 % of S1 req/s", rps("S6 ") / rps("S1 "), (rps("S6 ") / rps("S1 ") - 1.0).abs() <= 0.10),
-        ("S3 >= 0.5 x S1 req/s", rps("S3 ") / rps("S1 "), rps("S3 ") / rps("S1 ") >= 0.5),
+        ("1. S2 CPU/req / S2a CPU/req >= 0.95", cpu("S2 ") / cpu("S2a"), cpu("S2 ") / cpu("S2a") >= 0.95),
+        ("2. S1 CPU/req <= 2.5 x S6 CPU/req", cpu("S1 ") / cpu("S6 "), cpu("S1 ") <= 2.5 * cpu("S6 ")),
+        ("5. S3/S1 req/s on SQLite (budget: on PostgreSQL, below)", rps("S3 ") / rps("S1 "), rps("S3 ") / rps("S1 ") >= 0.5),
         (
-            "S5 p99 <= 2 x S1 p99",
+            "S5 p99 <= 2 x S1 p99 (first pass)",
             by_name("S5 ").p99_ms / by_name("S1 ").p99_ms.max(0.001),
             by_name("S5 ").p99_ms <= 2.0 * by_name("S1 ").p99_ms,
         ),
-        ("peak RSS <= 40 MB", rss_mb, rss_mb <= 40.0),
-        ("(not a budget) S2a/S2: auth on the same page", rps("S2a") / rps("S2 "), true),
+        ("(not a budget) S2a/S2 req/s", rps("S2a") / rps("S2 "), true),
     ];
     println!();
     println!("| budget | measured | met |");
