@@ -67,7 +67,9 @@ PG_BIN       = $(lastword $(sort $(wildcard /usr/lib/postgresql/*/bin)))
 # Outside the clone: the server runs as the `postgres` user, which may not be allowed
 # into the folder the clone lives in.
 PG_DIR      ?= /tmp/latch-pg-$(PG_PORT)
-PG_PORT     ?= 55432
+# Below 32768: ports in Linux's ephemeral range (32768-60999) can be held by any
+# client connection, and a load run holds thousands.
+PG_PORT     ?= 25432
 PG_ADMIN_URL = postgres://latch@127.0.0.1:$(PG_PORT)/postgres
 # initdb refuses to run as root: as root, run the server as the `postgres` user.
 PG_AS        = $(if $(filter 0,$(shell id -u)),runuser -u postgres --,)
@@ -97,14 +99,14 @@ pg-stop:
 	@if [ -f $(PG_DIR)/data/PG_VERSION ]; then \
 	  $(PG_AS) $(PG_BIN)/pg_ctl -D $(PG_DIR)/data -m fast stop >/dev/null 2>&1 || true; fi
 
-# The app on a local PostgreSQL of its own (port 55442, data in data/pg, kept between
+# The app on a local PostgreSQL of its own (port 25442, data in data/pg, kept between
 # runs; `make test` uses another one and wipes it), database `latch` created once.
-DEV_PG := PG_PORT=55442 PG_DIR=$(CURDIR)/data/pg
+DEV_PG := PG_PORT=25442 PG_DIR=$(CURDIR)/data/pg
 dev-pg: tools
 	@$(MAKE) --no-print-directory pg-start $(DEV_PG)
-	@$(PG_BIN)/psql "postgres://latch@127.0.0.1:55442/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = 'latch'" | grep -q 1 || \
-	  $(PG_BIN)/psql "postgres://latch@127.0.0.1:55442/postgres" -c "CREATE DATABASE latch" >/dev/null
-	DATABASE_URL=postgres://latch@127.0.0.1:55442/latch cargo leptos watch --split
+	@$(PG_BIN)/psql "postgres://latch@127.0.0.1:25442/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = 'latch'" | grep -q 1 || \
+	  $(PG_BIN)/psql "postgres://latch@127.0.0.1:25442/postgres" -c "CREATE DATABASE latch" >/dev/null
+	DATABASE_URL=postgres://latch@127.0.0.1:25442/latch cargo leptos watch --split
 
 # --- the reference deployment: nginx in front of two instances on one PostgreSQL --------
 
@@ -130,7 +132,7 @@ test-cluster: release tool-nginx tool-postgres
 
 # --- SMTP (Debian's aiosmtpd: a real mail server that keeps what it receives) --------
 
-SMTP_PORT ?= 55025
+SMTP_PORT ?= 25025
 SMTP_DIR  ?= /tmp/latch-smtp-$(SMTP_PORT)
 # Debian's python3-aiosmtpd belongs to Debian's interpreter, not to any other python3 on PATH.
 SMTP_PYTHON := /usr/bin/python3

@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DIR=${CLUSTER_DIR:-/tmp/latch-cluster}
-PG_PORT=${CLUSTER_PG_PORT:-55452}
+PG_PORT=${CLUSTER_PG_PORT:-25452}
 DB_URL="postgres://latch@127.0.0.1:$PG_PORT/latch"
 NGINX="nginx -p $DIR/nginx/ -c $PWD/deploy/nginx/cluster.conf"
 
