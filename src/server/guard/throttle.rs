@@ -167,6 +167,9 @@ pub fn client_key(ip: &str) -> String {
 }
 
 /// Seconds still to wait after `failures`, the last at `last`; 0 when free to try.
+/// Times are whole seconds, so a failure stamped `last` happened somewhere within that
+/// second: a back-off of `delay` seconds ends at `last + delay + 1`, or the first one
+/// (one second) could end the instant the clock ticks, after a few milliseconds.
 fn wait(limits: Limits, failures: i64, last: i64, now: i64) -> i64 {
     if failures < limits.free || now - last > limits.window {
         return 0;
@@ -176,7 +179,7 @@ fn wait(limits: Limits, failures: i64, last: i64, now: i64) -> i64 {
     }
     let extra = (failures - limits.free).min(20) as u32; // 2^20 s is far past the cap
     let delay = 2i64.pow(extra).min(15 * 60);
-    (last + delay - now).max(0)
+    (last + delay + 1 - now).max(0)
 }
 
 fn throttled(seconds: i64) -> AppError {
@@ -201,11 +204,14 @@ mod tests {
 
     #[test]
     fn each_further_failure_doubles_the_wait() {
-        assert_eq!(wait(LIMITS, 5, 1000, 1000), 1);
-        assert_eq!(wait(LIMITS, 6, 1000, 1000), 2);
-        assert_eq!(wait(LIMITS, 8, 1000, 1000), 8);
-        assert_eq!(wait(LIMITS, 8, 1000, 1005), 3, "the wait runs from the last failure");
-        assert_eq!(wait(LIMITS, 60, 1000, 1000), 900, "capped at 15 minutes");
+        // 1 s, 2 s, 8 s, counted from the second after the failure's.
+        assert_eq!(wait(LIMITS, 5, 1000, 1000), 2);
+        assert_eq!(wait(LIMITS, 5, 1000, 1001), 1, "not over when the clock ticks");
+        assert_eq!(wait(LIMITS, 5, 1000, 1002), 0);
+        assert_eq!(wait(LIMITS, 6, 1000, 1000), 3);
+        assert_eq!(wait(LIMITS, 8, 1000, 1000), 9);
+        assert_eq!(wait(LIMITS, 8, 1000, 1005), 4, "the wait runs from the last failure");
+        assert_eq!(wait(LIMITS, 60, 1000, 1000), 901, "capped at 15 minutes");
     }
 
     #[test]
