@@ -3,7 +3,9 @@
 # `/login` downloads (the main module, its JS and the split loader), then what each page
 # loaded on demand adds (its files in the split manifest). Raw, gzip -9 and brotli -q 11.
 set -euo pipefail
+shopt -s nullglob
 pkg=${1:-target/site/pkg}
+[ -n "$(echo "$pkg"/latch.*.wasm)" ] || { echo "no release bundle in $pkg (make release)"; exit 1; }
 size() { printf '%d %d %d\n' "$(stat -c %s "$1")" "$(gzip -9c "$1" | wc -c)" "$(brotli -c -q 11 "$1" | wc -c)"; }
 
 echo "| file | raw | gzip -9 | brotli -q 11 |"
@@ -18,8 +20,9 @@ printf '| **first load of / and /login (WASM + JS)** | %d | %d | **%d** |\n' "${
 echo
 echo "4. first-load WASM + JS <= 140 KB brotli: $((first[2] / 1000)) KB, $([ "${first[2]}" -le 140000 ] && echo met || echo NO)"
 
-manifest=$(ls "$pkg"/__wasm_split_manifest*.json 2>/dev/null | head -1)
-[ -n "$manifest" ] || exit 0
+manifests=("$pkg"/__wasm_split_manifest*.json)
+[ ${#manifests[@]} -gt 0 ] || exit 0
+manifest=${manifests[0]}
 echo
 echo "| page loaded on demand | files | brotli -q 11 |"
 echo "| --- | ---: | ---: |"

@@ -17,7 +17,11 @@ LEPTOS_ENV=PROD LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR=127.0.0.1:$port RU
   valgrind --tool=callgrind --callgrind-out-file="$dir/cg.%p" ./target/release/latch >"$dir/log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$dir"' EXIT
-until curl -sf $base/healthz >/dev/null; do sleep 0.5; done
+for _ in $(seq 120); do
+  curl -sf $base/healthz >/dev/null && break
+  kill -0 $server 2>/dev/null || { echo "the server did not start:"; cat "$dir/log"; exit 1; }
+  sleep 0.5
+done
 
 access=$(curl -s -D - -o /dev/null -H 'Accept: application/json' --data 'username=bench&password=correct+horse+battery' \
   $base/api/register | sed -n 's/^set-cookie: jwt_access=\([^;]*\);.*/\1/Ip')
@@ -34,9 +38,10 @@ echo "| request | requests | instructions per request |"
 echo "| --- | ---: | ---: |"
 measure() {
   local name=$1; shift
-  callgrind_control -z >/dev/null
+  callgrind_control -z $server >/dev/null
   local n; n=$(wrk -t1 -c4 -d8s "$@" | awk '/requests in/{print $1}')
-  callgrind_control -d "$name" >/dev/null
+  callgrind_control -d "$name" $server >/dev/null
+  [ "${n:-0}" -gt 0 ] || { echo "| $name | no answer | |"; return; }
   local file; file=$(ls -t "$dir"/cg.*.* | head -1)
   printf '| %s | %d | %d |\n' "$name" "$n" $(( $(awk '/^summary/{print $2}' "$file") / n ))
 }

@@ -317,6 +317,7 @@ async fn main() {
             by_name("S5 ").p99_ms / by_name("S1 ").p99_ms.max(0.001),
             by_name("S5 ").p99_ms <= 2.0 * by_name("S1 ").p99_ms,
         ),
+        ("peak RSS <= 80 MB (40 MB before mimalloc, which keeps freed pages for reuse)", rss_mb, rss_mb <= 80.0),
         ("(not a budget) S2a/S2 req/s", rps("S2a") / rps("S2 "), true),
     ];
     println!();

@@ -27,8 +27,8 @@ pub use verify_email::VerifyEmailPage;
 pub use on_demand::*;
 
 /// The routes whose code the browser fetches only when one is visited: everything but
-/// the home page, the sign-in page and "not found", which a first visit needs. The
-/// release build splits each into a WASM file of its own (`cargo leptos --split`); the
+/// the home page, the sign-in page and "not found", which a first visit needs. Every
+/// build splits each into WASM files of its own (`cargo leptos --split`); the
 /// server renders them like any other page, and hydration waits for the file. The
 /// route has no data of its own: each page starts its server functions once its code
 /// is there, so the first visit in a browser session costs one round trip more.

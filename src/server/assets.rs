@@ -50,7 +50,11 @@ fn read(options: &LeptosOptions) -> Bundle {
         let preloads: HashMap<String, Vec<String>> = serde_json::from_str(&text)
             .inspect_err(|error| tracing::error!(%error, "the WASM split manifest cannot be read"))
             .ok()?;
-        let loader = format!("__wasm_split{}.js", hash("split"));
+        // Unhashed, cargo-leptos keeps the loader's placeholder name.
+        let loader = match hash("split") {
+            hash if hash.is_empty() => "__wasm_split.______________________.js".to_string(),
+            hash => format!("__wasm_split{hash}.js"),
+        };
         Some(WasmSplitManifest(ArcStoredValue::new((pkg.clone(), preloads, loader))))
     });
     Bundle {

@@ -1,8 +1,8 @@
 //! Throttling without victim lockout. Failed sign-ins are counted per account and per
 //! client address, in the database (so every instance shares the counts). Past a few
 //! free failures each further one doubles the wait (1 s, 2 s, 4 s, … at most 15 min),
-//! and a quiet window forgets them. The account's count does not apply to a client
-//! address the account has signed in from before: an attacker hammering the account
+//! and a quiet window forgets them. The account's count does not apply to a browser
+//! holding the account's device cookie (`device`): an attacker hammering the account
 //! from elsewhere cannot lock its owner out. Unknown usernames are counted like real
 //! ones, so throttling tells nothing about who exists.
 
