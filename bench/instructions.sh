@@ -38,9 +38,9 @@ echo "| request | requests | instructions per request |"
 echo "| --- | ---: | ---: |"
 measure() {
   local name=$1; shift
-  callgrind_control -z $server >/dev/null
+  callgrind_control -z $server >/dev/null 2>&1
   local n; n=$(wrk -t1 -c4 -d8s "$@" | awk '/requests in/{print $1}')
-  callgrind_control -d "$name" $server >/dev/null
+  callgrind_control -d "$name" $server >/dev/null 2>&1
   [ "${n:-0}" -gt 0 ] || { echo "| $name | no answer | |"; return; }
   local file; file=$(ls -t "$dir"/cg.*.* | head -1)
   printf '| %s | %d | %d |\n' "$name" "$n" $(( $(awk '/^summary/{print $2}' "$file") / n ))
