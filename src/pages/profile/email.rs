@@ -50,14 +50,7 @@ pub async fn resend_verification() -> Result<(), AppError> {
 pub fn EmailSection(page: super::PageData) -> impl IntoView {
     let change = ServerAction::<ChangeEmail>::new();
     let resend = ServerAction::<ResendVerification>::new();
-    // Read again after each change, so the address shown is the one stored.
-    Effect::new(move |previous: Option<(usize, usize)>| {
-        let versions = (change.version().get(), resend.version().get());
-        if previous.is_some_and(|p| p != versions) {
-            page.refetch();
-        }
-        versions
-    });
+    super::refetch_after(page, move || (change.version().get(), resend.version().get()));
     let query = use_query_map();
     let change_error = Signal::derive(move || change.value().get().and_then(Result::err));
     let resend_error = Signal::derive(move || resend.value().get().and_then(Result::err));

@@ -41,6 +41,18 @@ pub async fn load_profile() -> Result<ProfileData, AppError> {
 /// server's HTML even without JavaScript; a section that changes something refetches it.
 pub type PageData = Resource<Result<ProfileData, AppError>>;
 
+/// Reads the page's data again whenever `versions` changes, that is after one of a
+/// section's actions has run, so what the section shows is what is stored.
+fn refetch_after<V: PartialEq + 'static>(page: PageData, versions: impl Fn() -> V + 'static) {
+    Effect::new(move |previous: Option<V>| {
+        let current = versions();
+        if previous.is_some_and(|p| p != current) {
+            page.refetch();
+        }
+        current
+    });
+}
+
 #[component]
 pub fn ProfilePage() -> impl IntoView {
     let auth = expect_context::<AuthState>();

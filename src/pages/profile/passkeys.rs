@@ -48,13 +48,7 @@ const TARGETS: crate::server::reply::FormTargets<'static> =
 #[component]
 pub fn PasskeySection(page: super::PageData) -> impl IntoView {
     let remove = ServerAction::<RemovePasskey>::new();
-    Effect::new(move |previous: Option<usize>| {
-        let version = remove.version().get();
-        if previous.is_some_and(|p| p != version) {
-            page.refetch();
-        }
-        version
-    });
+    super::refetch_after(page, move || remove.version().get());
     let error = Signal::derive(move || remove.value().get().and_then(Result::err));
 
     view! {

@@ -66,13 +66,7 @@ pub fn TotpSection(page: super::PageData) -> impl IntoView {
     let enable = ServerAction::<TurnOnTotp>::new();
     let disable = ServerAction::<TurnOffTotp>::new();
     let carried = Resource::new_blocking(|| (), |_| recovery_codes_once());
-    Effect::new(move |previous: Option<(usize, usize, usize)>| {
-        let versions = (setup.version().get(), enable.version().get(), disable.version().get());
-        if previous.is_some_and(|p| p != versions) {
-            page.refetch();
-        }
-        versions
-    });
+    super::refetch_after(page, move || (setup.version().get(), enable.version().get(), disable.version().get()));
     let error = Signal::derive(move || {
         setup
             .value()
