@@ -12,11 +12,8 @@ use leptos_router::hooks::use_query_map;
 /// The caller's account: `{id, username, email, email_verified, totp, passkeys}`.
 #[server(prefix = "/api", endpoint = "account")]
 pub async fn account_info() -> Result<Account, AppError> {
-    use crate::server::{
-        account::email,
-        reply::{finish, FormTargets},
-    };
-    finish(email::account().await, FormTargets { success: "/profile", failure: "/login?next=%2Fprofile" })
+    use crate::server::{account::email, reply::finish};
+    finish(email::account().await, super::READ_TARGETS)
 }
 
 /// A new address: `200` `{email, email_verified: false}`, a link mailed to it, and the

@@ -30,12 +30,15 @@ use totp::TotpSection;
 /// per section made the page cost three round trips.
 #[server(prefix = "/api", endpoint = "profile")]
 pub async fn load_profile() -> Result<ProfileData, AppError> {
-    use crate::server::{
-        account::profile,
-        reply::{finish, FormTargets},
-    };
-    finish(profile::load().await, FormTargets { success: "/profile", failure: "/login?next=%2Fprofile" })
+    use crate::server::{account::profile, reply::finish};
+    finish(profile::load().await, READ_TARGETS)
 }
+
+/// Where a plain request for the page's data goes: the page, or, signed out, the
+/// sign-in page that returns to it.
+#[cfg(feature = "ssr")]
+const READ_TARGETS: crate::server::reply::FormTargets<'static> =
+    crate::server::reply::FormTargets { success: "/profile", failure: "/login?next=%2Fprofile" };
 
 /// The page's data as sections read it: a blocking resource, so all of it is in the
 /// server's HTML even without JavaScript; a section that changes something refetches it.
