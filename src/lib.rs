@@ -22,6 +22,10 @@ pub mod server;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub async fn hydrate() {
     console_error_panic_hook::set_once();
-    let body = leptos::prelude::document().body().expect("a page has a body");
+    // The server's pages always have a body; without one there is nothing to hydrate.
+    let Some(body) = leptos::prelude::document().body() else {
+        leptos::logging::error!("no <body> to hydrate");
+        return;
+    };
     leptos::mount::hydrate_from_async(body, app::App).await.forget();
 }

@@ -4,7 +4,6 @@
 //! eighth of an anonymous page's CPU). In production the files cannot change under a
 //! running server, so the names are read once; `cargo leptos watch` rebuilds the CSS
 //! without a restart, so there they are read each time, as leptos does.
-
 //!
 //! The split build (`cargo leptos --split`) adds a manifest: which WASM files each
 //! on-demand page needs. Given to leptos as `WasmSplitManifest`, it lets the server
