@@ -65,19 +65,19 @@ pub async fn current_user() -> Result<Option<User>, AppError> {
 /// The caller's live sessions, newest first. Protected: `401` when signed out.
 #[server(prefix = "/api", endpoint = "sessions")]
 pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
-    use crate::server::{
-        account::auth,
-        reply::{finish, FormTargets},
-    };
-    finish(auth::list_sessions().await, FormTargets { success: "/sessions", failure: "/login?next=%2Fsessions" })
+    use crate::server::{account::auth, reply::finish};
+    finish(auth::list_sessions().await, SESSIONS_READ_TARGETS)
 }
 
 /// The caller's recent authentication events, newest first. Protected.
 #[server(prefix = "/api", endpoint = "events")]
 pub async fn recent_events() -> Result<Vec<AuditEntry>, AppError> {
-    use crate::server::{
-        account::auth,
-        reply::{finish, FormTargets},
-    };
-    finish(auth::recent_events().await, FormTargets { success: "/sessions", failure: "/login?next=%2Fsessions" })
+    use crate::server::{account::auth, reply::finish};
+    finish(auth::recent_events().await, SESSIONS_READ_TARGETS)
 }
+
+/// Where a plain request for `/sessions`' data goes: the page, or, signed out, the
+/// sign-in page that returns to it.
+#[cfg(feature = "ssr")]
+const SESSIONS_READ_TARGETS: crate::server::reply::FormTargets<'static> =
+    crate::server::reply::FormTargets { success: "/sessions", failure: "/login?next=%2Fsessions" };
