@@ -42,6 +42,7 @@
     const { ceremony, options } = await call("passkey_register_start", {
       name: fields.get("name") || "",
       password: fields.get("password") || "",
+      code: fields.get("code") || "",
     });
     const { publicKey } = JSON.parse(options);
     publicKey.challenge = bytes(publicKey.challenge);

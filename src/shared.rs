@@ -119,6 +119,14 @@ pub struct AuditEntry {
     pub event: String,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// How many times it happened: more than once for requests the throttle refused,
+    /// which are one entry per window.
+    #[serde(default = "one")]
+    pub count: i64,
+}
+
+fn one() -> i64 {
+    1
 }
 
 /// `1764151200` → `2025-11-26 10:00 UTC`: the same text on the server and in the

@@ -1,18 +1,20 @@
 //! `/reset-password?token=…`: the link from the reset mail. Checks the link first, so a
 //! dead one says so (invalid, expired, already used) instead of showing a form; then
-//! sets the new password, signs out every session and signs this browser in.
+//! sets the new password, signs out every session and signs this browser in, or, with
+//! TOTP on, goes on to `/login/totp` for the code first.
 
 use super::forms::FormError;
-use crate::{app::AuthState, error::AppError, shared::User};
+use crate::{app::AuthState, error::AppError, shared::SignIn};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-/// `200` and the user, both cookies set, every other session revoked; `400`
-/// `invalid_token` for a dead link, `400` naming `new_password` for a broken rule (the
-/// link still works then).
+/// `200` and the user, both cookies set, every other session revoked; with TOTP on,
+/// `200` `{"second_factor": "totp"}` and only `latch_mfa` (the code goes to
+/// `/api/login_totp`). `400` `invalid_token` for a dead link, `400` naming
+/// `new_password` for a broken rule (the link still works then).
 #[server(prefix = "/api", endpoint = "reset_password")]
-pub async fn reset_password(token: String, new_password: String) -> Result<User, AppError> {
+pub async fn reset_password(token: String, new_password: String) -> Result<SignIn, AppError> {
     use crate::{
         server::{
             account::reset,
@@ -21,11 +23,16 @@ pub async fn reset_password(token: String, new_password: String) -> Result<User,
         shared::encode_query_value,
     };
     let failure = format!("/reset-password?token={}", encode_query_value(token.trim()));
-    finish(
-        reset::reset_password(token, new_password).await,
-        FormTargets { success: "/profile?reset=1", failure: &failure },
-    )
+    let result = reset::reset_password(token, new_password).await;
+    let success = match &result {
+        Ok(SignIn::SecondFactor { .. }) => format!("/login/totp?next={}", encode_query_value(AFTER_RESET)),
+        _ => AFTER_RESET.to_string(),
+    };
+    finish(result, FormTargets { success: &success, failure: &failure })
 }
+
+/// Where a reset lands: the profile, saying the password is new.
+const AFTER_RESET: &str = "/profile?reset=1";
 
 /// Whether a reset link still works: `200`, or `400` `invalid_token` saying why not.
 #[server(prefix = "/api", endpoint = "check_reset_link")]
@@ -49,11 +56,16 @@ pub fn ResetPasswordPage() -> impl IntoView {
     let link = Resource::new_blocking(move || token.get(), check_reset_link);
     let reset = ServerAction::<ResetPassword>::new();
     let navigate = use_navigate();
-    Effect::new(move || {
-        if let Some(Ok(user)) = reset.value().get() {
+    Effect::new(move || match reset.value().get() {
+        Some(Ok(SignIn::User(user))) => {
             auth.user.set(Some(user));
-            navigate("/profile?reset=1", Default::default());
+            navigate(AFTER_RESET, Default::default());
         }
+        Some(Ok(SignIn::SecondFactor { .. })) => {
+            let next = crate::shared::encode_query_value(AFTER_RESET);
+            navigate(&format!("/login/totp?next={next}"), Default::default());
+        }
+        _ => {}
     });
     let error = Signal::derive(move || reset.value().get().and_then(Result::err));
 

@@ -166,12 +166,13 @@ fn event_item(entry: AuditEntry) -> impl IntoView {
         "register" => "Account created",
         "login_ok" => "Signed in",
         "login_failed" => "Failed sign-in",
-        "throttled" => "Sign-in attempts slowed down",
+        "throttled" => "Attempts slowed down",
         "logout" => "Signed out",
         "refresh" => "Session refreshed",
         "reuse_detected" => "Stolen session token detected; session ended",
         "password_changed" => "Password changed",
         "password_check_failed" => "Wrong password given to change the account",
+        "code_check_failed" => "Wrong code given to change the account",
         "email_changed" => "Email address changed",
         "email_verified" => "Email address verified",
         "verification_sent" => "Verification link sent",
@@ -187,9 +188,10 @@ fn event_item(entry: AuditEntry) -> impl IntoView {
         _ => "Account event",
     };
     let from = entry.ip.unwrap_or_else(|| "an unknown address".to_string());
+    let times = (entry.count > 1).then(|| format!(" ({} times)", entry.count));
     view! {
         <li>
-            <span class="device">{what}</span>
+            <span class="device">{what}{times}</span>
             <span class="when">{format_utc(entry.at)} " from " {from}</span>
         </li>
     }

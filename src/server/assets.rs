@@ -26,7 +26,11 @@ pub struct Bundle {
 
 pub fn bundle(options: &LeptosOptions) -> Bundle {
     static ONCE: OnceLock<Bundle> = OnceLock::new();
-    if options.env == Env::PROD { ONCE.get_or_init(|| read(options)).clone() } else { read(options) }
+    if options.env == Env::PROD {
+        ONCE.get_or_init(|| read(options)).clone()
+    } else {
+        read(options)
+    }
 }
 
 /// `/pkg/<name>.<hash>.css`, `.js` and `.wasm`, and the split manifest if there is one.
@@ -44,7 +48,8 @@ fn read(options: &LeptosOptions) -> Bundle {
     };
     // Without hashes, wasm-bindgen's own name for the module, unless cargo-leptos named it.
     let wasm_suffix = if hashes.is_empty() && option_env!("LEPTOS_OUTPUT_NAME").is_none() { "_bg" } else { "" };
-    let manifest = format!("{}/{}/__wasm_split_manifest{}.json", options.site_root, options.site_pkg_dir, hash("manifest"));
+    let manifest =
+        format!("{}/{}/__wasm_split_manifest{}.json", options.site_root, options.site_pkg_dir, hash("manifest"));
     let split = std::fs::read_to_string(manifest).ok().and_then(|text| {
         let preloads: HashMap<String, Vec<String>> = serde_json::from_str(&text)
             .inspect_err(|error| tracing::error!(%error, "the WASM split manifest cannot be read"))

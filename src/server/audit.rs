@@ -4,6 +4,7 @@
 
 use super::{
     db::{now, Db},
+    guard::throttle::Throttled,
     session::sessions::ClientInfo,
 };
 use crate::{error::AppError, shared::AuditEntry};
@@ -24,6 +25,8 @@ pub enum Event {
     KeyRotated,
     /// A wrong password given to confirm a change on `/profile`.
     PasswordCheckFailed,
+    /// A wrong second-factor code given to confirm a change on `/profile`.
+    CodeCheckFailed,
     EmailChanged,
     EmailVerified,
     VerificationSent,
@@ -54,6 +57,7 @@ impl Event {
             Event::UserDeleted => "user_deleted",
             Event::KeyRotated => "key_rotated",
             Event::PasswordCheckFailed => "password_check_failed",
+            Event::CodeCheckFailed => "code_check_failed",
             Event::EmailChanged => "email_changed",
             Event::EmailVerified => "email_verified",
             Event::VerificationSent => "verification_sent",
@@ -92,6 +96,39 @@ pub async fn record(db: &Db, event: Event, user_id: Option<&str>, session_id: Op
     }
 }
 
+/// Records a request the throttle refused. One row per window, key and account: the first
+/// refusal writes it, the next ones add to its `count`, so a client hammering away
+/// while throttled cannot grow the log. The row's id is derived from the window and
+/// key (a digest: the key may be a name someone typed).
+pub async fn record_refusal(db: &Db, throttled: &Throttled, user_id: Option<&str>, client: &ClientInfo) {
+    use sha2::{Digest, Sha256};
+    // The user too: one address refused on behalf of several accounts is one row each.
+    let window = format!(
+        "throttled\0{}\0{}\0{}\0{}",
+        throttled.scope.name(),
+        throttled.key,
+        throttled.since,
+        user_id.unwrap_or("")
+    );
+    let id = format!("t-{}", &hex::encode(Sha256::digest(window.as_bytes()))[..40]);
+    let written = sqlx::query(
+        "INSERT INTO audit_events (id, at, event, user_id, session_id, ip, user_agent, count) \
+         VALUES ($1, $2, $3, $4, NULL, $5, $6, 1) \
+         ON CONFLICT (id) DO UPDATE SET count = audit_events.count + 1",
+    )
+    .bind(id)
+    .bind(now())
+    .bind(Event::Throttled.as_str())
+    .bind(user_id)
+    .bind(client.ip.as_deref())
+    .bind(client.user_agent.as_deref().map(|ua| ua.chars().take(512).collect::<String>()))
+    .execute(db)
+    .await;
+    if let Err(error) = written {
+        tracing::warn!(%error, "audit event not written (throttled)");
+    }
+}
+
 /// Keeps a deleted account's events but forgets where they came from: the addresses
 /// and user agents are personal data; that something happened is not.
 pub async fn anonymise(db: impl sqlx::Executor<'_, Database = sqlx::Any>, user_id: &str) -> Result<(), AppError> {
@@ -105,7 +142,7 @@ pub async fn anonymise(db: impl sqlx::Executor<'_, Database = sqlx::Any>, user_i
 /// The user's most recent events, newest first.
 pub async fn recent(db: &Db, user_id: &str, limit: i64) -> Result<Vec<AuditEntry>, AppError> {
     let rows = sqlx::query(
-        "SELECT at, event, ip, user_agent FROM audit_events WHERE user_id = $1 ORDER BY at DESC, id LIMIT $2",
+        "SELECT at, event, ip, user_agent, count FROM audit_events WHERE user_id = $1 ORDER BY at DESC, id LIMIT $2",
     )
     .bind(user_id)
     .bind(limit)
@@ -118,6 +155,7 @@ pub async fn recent(db: &Db, user_id: &str, limit: i64) -> Result<Vec<AuditEntry
                 event: row.try_get("event")?,
                 ip: row.try_get("ip")?,
                 user_agent: row.try_get("user_agent")?,
+                count: row.try_get("count")?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()

@@ -96,6 +96,9 @@ pub struct Shared {
     pub passkeys: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
+/// Passkey sign-ins one client address may start in five minutes.
+pub const CEREMONIES_PER_ADDRESS: i64 = 30;
+
 /// Why the server could not start: one line for the operator.
 #[derive(Debug)]
 pub struct StartError(pub String);
@@ -148,6 +151,12 @@ impl AppState {
                 registration: Limits { free: settings.throttle_registrations, window: 60 * 60, kind: Kind::Backoff },
                 reset_requests: Limits { free: settings.throttle_reset_requests, window: 60 * 60, kind: Kind::Quota },
                 mails: Limits { free: settings.throttle_reset_mails, window: 60 * 60, kind: Kind::Quota },
+                // Passkey sign-in ceremonies per address: plenty for people, few rows.
+                ceremonies: Limits {
+                    free: if settings.throttle_address_failures > 0 { CEREMONIES_PER_ADDRESS } else { 0 },
+                    window: 5 * 60,
+                    kind: Kind::Quota,
+                },
             },
             public_origin: settings.public_origin.clone(),
             mailer: Arc::new(mailer),

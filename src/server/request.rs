@@ -1,13 +1,13 @@
 //! The request a server function is answering: the app state, the axum request parts,
 //! the cookie jar and the client, read once from Leptos' context. Everything a server
 //! function body shares lives here: who is calling, signing a user in, confirming a
-//! password, writing the audit log.
+//! password, refusing what the throttle refuses, writing the audit log.
 
 use super::{
-    account::{domain::Username, users},
+    account::users,
     audit::{self, Event},
     db::now,
-    guard::throttle::Scope,
+    guard::{budget::Budget, throttle::Blocked},
     session::{
         cookies::TokenPair,
         middleware::Identity,
@@ -16,10 +16,7 @@ use super::{
     },
     AppState,
 };
-use crate::{
-    error::{AppError, ErrorCode},
-    shared::User,
-};
+use crate::{error::AppError, shared::User};
 use axum::http::request::Parts;
 use leptos::prelude::use_context;
 use tower_cookies::Cookies;
@@ -76,45 +73,40 @@ impl Request {
         Ok(sid)
     }
 
-    /// Checks the signed-in caller's password before a change to the account. Wrong
-    /// guesses count like failed sign-ins of that account (and are audited), so a
-    /// borrowed session cannot be used to guess the password without limit; the check
-    /// is per session, so an attacker failing sign-ins elsewhere cannot lock the owner
-    /// out of their own profile. `wrong` is the error a wrong password gets.
+    /// Checks the signed-in caller's password before a change to the account. Each try
+    /// spends the account's failure budget, as at sign-in (`guard::budget`), and a wrong
+    /// one is audited: a borrowed session cannot be used to guess the password without
+    /// limit. `wrong` is the error a wrong password gets; an empty one is refused
+    /// without counting (nothing was tried).
     pub async fn confirm_password(
         &self,
         identity: &Identity,
         password: &str,
         wrong: impl Fn() -> AppError,
     ) -> Result<(), AppError> {
-        let (db, throttle) = (&self.state.db, &self.state.throttle);
-        if password.chars().count() > 1024 {
+        if password.is_empty() || password.chars().count() > 1024 {
             return Err(wrong());
         }
-        let account = Username::throttle_key(&identity.user.username);
-        if let Err(error) = throttle.check(db, Scope::Session, &identity.sid).await {
-            throttle.record(db, Scope::Session, &identity.sid).await?;
-            return Err(self.audit_throttled(error, Some(&identity.user.id)).await);
-        }
-        let stored = users::password_hash(db, &identity.user.id).await?;
+        let budget = Budget::of(self, Some(&identity.user.id), &identity.user.username);
+        budget.spend(self).await?;
+        let stored = users::password_hash(&self.state.db, &identity.user.id).await?;
         if stored.is_none() {
             return Err(AppError::unauthorized()); // disabled or deleted meanwhile
         }
         if !self.state.hasher.verify(password, stored).await.map_err(|_| AppError::internal())? {
-            throttle.record(db, Scope::Session, &identity.sid).await?;
-            throttle.record(db, Scope::Account, &account).await?;
             self.audit(Event::PasswordCheckFailed, Some(&identity.user.id), Some(&identity.sid)).await;
             return Err(wrong());
         }
-        Ok(())
+        budget.refund(self).await
     }
 
-    /// Records a refusal by the throttle and hands the error back.
-    pub async fn audit_throttled(&self, error: AppError, user_id: Option<&str>) -> AppError {
-        if error.code == ErrorCode::Throttled {
-            self.audit(Event::Throttled, user_id, None).await;
+    /// What a throttle refusal becomes: a `429`, audited once per window and key (with
+    /// a count), never a row per refused request.
+    pub async fn refused(&self, blocked: Blocked, user_id: Option<&str>) -> AppError {
+        if let Blocked::Throttled(throttled) = &blocked {
+            audit::record_refusal(&self.state.db, throttled, user_id, &self.client).await;
         }
-        error
+        blocked.into()
     }
 
     pub async fn audit(&self, event: Event, user_id: Option<&str>, session_id: Option<&str>) {

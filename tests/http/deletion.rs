@@ -4,12 +4,7 @@
 use crate::{helpers::*, mailbox::*};
 use reqwest::StatusCode;
 use serde_json::json;
-use sqlx::{any::install_default_drivers, Connection, Row};
-
-async fn database(app: &TestApp) -> sqlx::AnyConnection {
-    install_default_drivers();
-    sqlx::AnyConnection::connect(&app.db_url).await.unwrap()
-}
+use sqlx::Row;
 
 #[tokio::test]
 async fn deleting_needs_the_password_then_erases_the_account_and_frees_the_name() {

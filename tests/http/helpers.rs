@@ -9,6 +9,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+#[derive(Clone)]
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
@@ -336,4 +337,32 @@ pub async fn start_instance(db_url: &str, env: &[(&str, &str)]) -> Instance {
     // Keep reading, so a full pipe never stalls the server.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     Instance { child, base }
+}
+
+/// `futures::future::join_all` without the dependency: spawn and await in order.
+pub async fn futures_join_all<F, T>(futures: impl Iterator<Item = F>) -> Vec<T>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.unwrap());
+    }
+    out
+}
+
+/// A connection of the test's own to `app`'s database, to look at what the server wrote.
+pub async fn database(app: &TestApp) -> sqlx::AnyConnection {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    sqlx::AnyConnection::connect(&app.db_url).await.unwrap()
+}
+
+/// The one number `sql` selects (as `n`) from `app`'s database.
+pub async fn count(app: &TestApp, sql: &str) -> i64 {
+    use sqlx::Row;
+    let mut db = database(app).await;
+    sqlx::query(sql).fetch_one(&mut db).await.unwrap().try_get("n").unwrap()
 }

@@ -133,20 +133,6 @@ async fn parallel_refreshes_with_one_cookie_all_succeed_and_rotate_once() {
     assert_ne!(jtis.into_iter().next().unwrap(), claims(&refresh)["jti"].as_str().unwrap());
 }
 
-/// `futures::future::join_all` without the dependency: spawn and await in order.
-async fn futures_join_all<F, T>(futures: impl Iterator<Item = F>) -> Vec<T>
-where
-    F: std::future::Future<Output = T> + Send + 'static,
-    T: Send + 'static,
-{
-    let handles: Vec<_> = futures.map(tokio::spawn).collect();
-    let mut out = Vec::new();
-    for handle in handles {
-        out.push(handle.await.unwrap());
-    }
-    out
-}
-
 #[tokio::test]
 async fn after_logout_both_old_cookies_stay_anonymous() {
     let app = spawn_app(SHORT).await;

@@ -155,8 +155,14 @@ fn challenge(options: &Value) -> String {
 
 /// Adds a passkey named `name` to the signed-in `client`'s account.
 async fn add_passkey(client: &TestApp, name: &str) -> SoftPasskey {
-    let (ceremony, options) =
-        begin(client, "/api/passkey_register_start", &[("name", name), ("password", PASSWORD)]).await;
+    add_passkey_with(client, name, &[]).await
+}
+
+/// Adds a passkey with more fields (a `code`, when TOTP is on).
+async fn add_passkey_with(client: &TestApp, name: &str, more: &[(&str, &str)]) -> SoftPasskey {
+    let mut form = vec![("name", name), ("password", PASSWORD)];
+    form.extend_from_slice(more);
+    let (ceremony, options) = begin(client, "/api/passkey_register_start", &form).await;
     let passkey = SoftPasskey::new(options["publicKey"]["user"]["id"].as_str().unwrap());
     let finished = client
         .post_form(
@@ -266,8 +272,8 @@ async fn an_answer_to_another_challenge_is_refused() {
 async fn a_passkey_signs_in_with_no_username_and_no_second_step() {
     let app = site().await;
     // TOTP on: a passkey sign-in is complete by itself all the same.
-    crate::totp::with_totp(&app, "keyholder").await;
-    let mut passkey = add_passkey(&app, "Phone").await;
+    let (_, codes) = crate::totp::with_totp(&app, "keyholder").await;
+    let mut passkey = add_passkey_with(&app, "Phone", &[("code", &codes[0])]).await;
 
     let browser = app.another_client("127.0.0.4");
     let response = sign_in_with(&browser, &mut passkey).await;
@@ -441,4 +447,39 @@ async fn a_password_reset_removes_every_passkey() {
     assert!(passkeys_of(&owner).await.is_empty());
     let intruder = app.another_client("127.0.0.15");
     assert_eq!(sign_in_with(&intruder, &mut planted).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn adding_a_passkey_to_an_account_with_totp_needs_a_code() {
+    // Before: the password alone added a passkey, which then signed in with no second step.
+    let app = site().await;
+    let (secret, _) = crate::totp::with_totp(&app, "guarded").await;
+    let no_code = app.post_form("/api/passkey_register_start", &[("name", "Theirs"), ("password", PASSWORD)]).await;
+    assert_eq!(no_code.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(no_code.json::<Value>().await.unwrap()["field"], "code");
+    let wrong = app
+        .post_form("/api/passkey_register_start", &[("name", "Theirs"), ("password", PASSWORD), ("code", "000000")])
+        .await;
+    assert_eq!(wrong.json::<Value>().await.unwrap()["field"], "code");
+    let code = crate::totp::code(&secret, 30);
+    begin(&app, "/api/passkey_register_start", &[("name", "Mine"), ("password", PASSWORD), ("code", &code)]).await;
+}
+
+#[tokio::test]
+async fn the_owner_is_told_when_a_passkey_is_added() {
+    // Before: a passkey planted with a borrowed session and the password went unseen.
+    let smtp = crate::mailbox::Smtp::shared_or_own().await;
+    let app = spawn_app(&[("PUBLIC_ORIGIN", ORIGIN), ("SMTP_URL", &smtp.url())]).await;
+    let email = crate::mailbox::unique_address("noticing");
+    let form = [("username", "noticing"), ("password", PASSWORD), ("email", email.as_str())];
+    assert_eq!(app.post_form("/api/register", &form).await.status(), StatusCode::OK);
+    let link = smtp.wait_for(&email, 1).await[0].link("/verify-email").unwrap();
+    assert_eq!(app.get(link.trim_start_matches(ORIGIN)).await.status(), StatusCode::OK);
+    add_passkey(&app, "Somebody's key").await;
+    let mails = smtp.wait_for(&email, 2).await;
+    let notice = mails
+        .iter()
+        .find(|m| m.header("Subject").unwrap_or_default().contains("passkey was added"))
+        .expect("a notice of the new passkey");
+    assert!(notice.decoded.contains("Somebody's key"), "{}", notice.decoded);
 }

@@ -6,7 +6,7 @@ use reqwest::{header, StatusCode};
 use serde_json::json;
 
 /// An account with a verified address, signed in on `app`.
-async fn verified_account(app: &TestApp, smtp: &Smtp, name: &str) -> String {
+pub(crate) async fn verified_account(app: &TestApp, smtp: &Smtp, name: &str) -> String {
     let email = unique_address(name);
     let response =
         app.post_form("/api/register", &[("username", name), ("password", PASSWORD), ("email", &email)]).await;
@@ -16,13 +16,13 @@ async fn verified_account(app: &TestApp, smtp: &Smtp, name: &str) -> String {
     email
 }
 
-async fn forgot(client: &TestApp, login: &str) -> reqwest::Response {
+pub(crate) async fn forgot(client: &TestApp, login: &str) -> reqwest::Response {
     client.post_form("/api/forgot_password", &[("login", login)]).await
 }
 
 /// Every reset link in `email`'s mailbox, once it holds `count` messages, as paths on
 /// the app (after checking each comes from the app's own origin).
-async fn reset_links(app: &TestApp, smtp: &Smtp, email: &str, count: usize) -> Vec<String> {
+pub(crate) async fn reset_links(app: &TestApp, smtp: &Smtp, email: &str, count: usize) -> Vec<String> {
     let mails = smtp.wait_for(email, count).await;
     let links: Vec<String> = mails.iter().filter_map(|m| m.link("/reset-password")).collect();
     for link in &links {
@@ -32,13 +32,13 @@ async fn reset_links(app: &TestApp, smtp: &Smtp, email: &str, count: usize) -> V
 }
 
 /// The one reset link, when there is exactly one.
-async fn reset_link(app: &TestApp, smtp: &Smtp, email: &str, count: usize) -> String {
+pub(crate) async fn reset_link(app: &TestApp, smtp: &Smtp, email: &str, count: usize) -> String {
     let links = reset_links(app, smtp, email, count).await;
     assert_eq!(links.len(), 1, "{links:?}");
     links[0].clone()
 }
 
-fn token_of(path: &str) -> String {
+pub(crate) fn token_of(path: &str) -> String {
     path.split("token=").nth(1).unwrap().to_string()
 }
 

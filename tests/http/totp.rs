@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 /// The code an authenticator shows for `secret` at `offset` seconds from now.
-fn code(secret: &str, offset: i64) -> String {
+pub fn code(secret: &str, offset: i64) -> String {
     let bytes = totp_rs::Secret::Encoded(secret.to_string()).to_bytes().unwrap();
     let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, String::new()).unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
@@ -21,7 +21,7 @@ pub async fn with_totp(app: &TestApp, name: &str) -> (String, Vec<String>) {
     assert_eq!(setup.status(), StatusCode::OK);
     let setup: Value = setup.json().await.unwrap();
     let secret = setup["secret"].as_str().unwrap().to_string();
-    let enabled = app.post_form("/api/totp_enable", &[("code", &code(&secret, 0))]).await;
+    let enabled = app.post_form("/api/totp_enable", &[("code", &code(&secret, 0)), ("password", PASSWORD)]).await;
     assert_eq!(enabled.status(), StatusCode::OK);
     let codes: Vec<String> = enabled.json::<Value>().await.unwrap()["recovery_codes"]
         .as_array()
@@ -45,10 +45,10 @@ async fn setting_up_shows_the_secret_and_a_first_correct_code_turns_it_on() {
     );
     assert_eq!(app.post_form("/api/account", &[]).await.json::<Value>().await.unwrap()["totp"], false, "not on yet");
 
-    let wrong = app.post_form("/api/totp_enable", &[("code", "000000")]).await;
+    let wrong = app.post_form("/api/totp_enable", &[("code", "000000"), ("password", PASSWORD)]).await;
     assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
     assert_eq!(wrong.json::<Value>().await.unwrap()["code"], "invalid_code");
-    let enabled = app.post_form("/api/totp_enable", &[("code", &code(secret, 0))]).await;
+    let enabled = app.post_form("/api/totp_enable", &[("code", &code(secret, 0)), ("password", PASSWORD)]).await;
     assert_eq!(enabled.status(), StatusCode::OK);
     let codes = enabled.json::<Value>().await.unwrap()["recovery_codes"].as_array().unwrap().len();
     assert_eq!(codes, 10);

@@ -1,9 +1,10 @@
 //! The email address, on `/profile`: shown with whether it is verified, "Send the link
-//! again" while it is not, and a form to set a new one (the password required).
+//! again" while it is not, and a form to set a new one (the password required, and a
+//! code with TOTP on).
 
 use crate::{
     error::AppError,
-    pages::forms::FormError,
+    pages::forms::{CodeField, FormError},
     shared::{Account, EmailChange},
 };
 use leptos::prelude::*;
@@ -17,15 +18,16 @@ pub async fn account_info() -> Result<Account, AppError> {
 }
 
 /// A new address: `200` `{email, email_verified: false}`, a link mailed to it, and the
-/// old verified address told. `400` naming `password` or `email`.
+/// old verified address told. `400` naming `password`, `email`, or, with TOTP on,
+/// `code`.
 #[server(prefix = "/api", endpoint = "change_email")]
-pub async fn change_email(password: String, email: String) -> Result<EmailChange, AppError> {
+pub async fn change_email(password: String, email: String, code: Option<String>) -> Result<EmailChange, AppError> {
     use crate::server::{
         account::email,
         reply::{finish, FormTargets},
     };
     finish(
-        email::change_email(password, email).await,
+        email::change_email(password, email, code).await,
         FormTargets { success: "/profile?email_sent=1", failure: "/profile?form=email" },
     )
 }
@@ -44,7 +46,12 @@ pub async fn resend_verification() -> Result<(), AppError> {
 }
 
 #[component]
-pub fn EmailSection(page: super::PageData) -> impl IntoView {
+pub fn EmailSection(
+    page: super::PageData,
+    /// Whether TOTP is on: then a code is asked for too.
+    #[prop(into)]
+    totp: Signal<bool>,
+) -> impl IntoView {
     let change = ServerAction::<ChangeEmail>::new();
     let resend = ServerAction::<ResendVerification>::new();
     super::refetch_after(page, move || (change.version().get(), resend.version().get()));
@@ -104,6 +111,9 @@ pub fn EmailSection(page: super::PageData) -> impl IntoView {
                 aria-describedby="email-error"
                 required
             />
+            <Show when=move || totp.get()>
+                <CodeField id="email_code" described_by="email-error" recovery=true />
+            </Show>
             <FormError submitted=change_error form="email" id="email-error" />
             <button type="submit" class="primary" disabled=move || change.pending().get()>
                 "Change email address"

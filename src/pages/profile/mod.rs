@@ -108,9 +108,9 @@ pub fn ProfilePage() -> impl IntoView {
                         <p>
                             <a href="/sessions">"Where you are signed in"</a>
                         </p>
-                        <EmailSection page />
+                        <EmailSection page totp=totp_on />
                         <TotpSection page />
-                        <PasskeySection page />
+                        <PasskeySection page totp=totp_on />
                         <ChangePasswordForm totp=totp_on />
                         <DeleteAccountForm totp=totp_on />
                     </section>

@@ -5,18 +5,19 @@
 
 use crate::{
     error::AppError,
-    pages::forms::FormError,
+    pages::forms::{CodeField, FormError},
     shared::{format_utc, PasskeyCeremony, PasskeyInfo},
 };
 use leptos::prelude::*;
 use leptos_meta::Script;
 
-/// Starts adding a passkey (`name`, and the `password`): the ceremony's id and the
-/// options for `navigator.credentials.create`. `400` naming `name` or `password`.
+/// Starts adding a passkey (`name`, the `password`, and with TOTP on a `code`): the
+/// ceremony's id and the options for `navigator.credentials.create`. `400` naming
+/// `name`, `password` or `code`.
 #[server(prefix = "/api", endpoint = "passkey_register_start")]
-pub async fn begin_passkey(name: String, password: String) -> Result<PasskeyCeremony, AppError> {
+pub async fn begin_passkey(name: String, password: String, code: Option<String>) -> Result<PasskeyCeremony, AppError> {
     use crate::server::{account::passkeys, reply::finish};
-    finish(passkeys::begin_registration(name, password).await, TARGETS)
+    finish(passkeys::begin_registration(name, password, code).await, TARGETS)
 }
 
 /// Finishes adding it with the browser's answer (`credential`, JSON): the passkey.
@@ -46,7 +47,12 @@ const TARGETS: crate::server::reply::FormTargets<'static> =
     crate::server::reply::FormTargets { success: "/profile#passkeys", failure: "/profile?form=passkeys#passkeys" };
 
 #[component]
-pub fn PasskeySection(page: super::PageData) -> impl IntoView {
+pub fn PasskeySection(
+    page: super::PageData,
+    /// Whether TOTP is on: then a code is asked for too.
+    #[prop(into)]
+    totp: Signal<bool>,
+) -> impl IntoView {
     let remove = ServerAction::<RemovePasskey>::new();
     super::refetch_after(page, move || remove.version().get());
     let error = Signal::derive(move || remove.value().get().and_then(Result::err));
@@ -86,6 +92,9 @@ pub fn PasskeySection(page: super::PageData) -> impl IntoView {
             <input id="passkey_name" name="name" type="text" maxlength="64" placeholder="This laptop" aria-describedby="passkey-error" required />
             <label for="passkey_password">"Your password"</label>
             <input id="passkey_password" name="password" type="password" autocomplete="current-password" aria-describedby="passkey-error" required />
+            <Show when=move || totp.get()>
+                <CodeField id="passkey_code" described_by="passkey-error" recovery=true />
+            </Show>
             <p class="error" role="alert" id="passkey-error" data-passkey-error=""></p>
             <button type="submit">"Add a passkey"</button>
         </form>

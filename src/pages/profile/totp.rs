@@ -1,5 +1,6 @@
 //! Two-factor sign-in, on `/profile`: set up with a QR code (SVG drawn by the server)
-//! and the secret as text, turned on by a first code, ten recovery codes shown once,
+//! and the secret as text (kept until the owner asks for a new key), turned on by the
+//! password and a first code, ten recovery codes shown once,
 //! turned off with the password and a code.
 
 use crate::{
@@ -9,14 +10,18 @@ use crate::{
 };
 use leptos::prelude::*;
 
-/// A new pending secret: `200` `{"secret", "uri"}`; TOTP is not on yet.
+/// The pending secret, new if there is none: `200` `{"secret", "uri"}`; TOTP is not on
+/// yet. A pending one is kept unless `new_key` asks for another.
 #[server(prefix = "/api", endpoint = "totp_setup")]
-pub async fn start_totp_setup() -> Result<TotpSetup, AppError> {
+pub async fn start_totp_setup(new_key: Option<bool>) -> Result<TotpSetup, AppError> {
     use crate::server::{
         account::mfa,
         reply::{finish, FormTargets},
     };
-    finish(mfa::setup().await, FormTargets { success: "/profile#totp", failure: "/profile?form=totp" })
+    finish(
+        mfa::setup(new_key.unwrap_or(false)).await,
+        FormTargets { success: "/profile#totp", failure: "/profile?form=totp" },
+    )
 }
 
 /// The pending setup with its QR code, for this page.
@@ -25,16 +30,16 @@ pub async fn pending_totp() -> Result<Option<TotpPending>, AppError> {
     crate::server::account::mfa::pending().await
 }
 
-/// Turns TOTP on with a first correct code: `200` `{"recovery_codes": [10]}`; `400`
-/// `invalid_code`.
+/// Turns TOTP on with the password and a first correct code: `200`
+/// `{"recovery_codes": [10]}`; `400` naming `password`, or `invalid_code`.
 #[server(prefix = "/api", endpoint = "totp_enable")]
-pub async fn turn_on_totp(code: String) -> Result<RecoveryCodes, AppError> {
+pub async fn turn_on_totp(code: String, password: Option<String>) -> Result<RecoveryCodes, AppError> {
     use crate::server::{
         account::mfa,
         reply::{finish, plain_form_post, FormTargets},
         request::Request,
     };
-    let result = mfa::enable(code).await;
+    let result = mfa::enable(code, password.unwrap_or_default()).await;
     if let (Ok(codes), true) = (&result, plain_form_post()) {
         mfa::carry_codes(&Request::current()?, &codes.recovery_codes);
     }
@@ -113,7 +118,13 @@ pub fn TotpSection(page: super::PageData) -> impl IntoView {
                         <p>"Key: " <code data-testid="totp-secret">{pending.secret}</code></p>
                         <ActionForm action=enable attr:class="form" attr:aria-label="Turn on two-factor sign-in">
                             <CodeField id="totp_on_code" described_by="totp-error" />
+                            <label for="totp_on_password">"Your password"</label>
+                            <input id="totp_on_password" name="password" type="password" autocomplete="current-password" aria-describedby="totp-error" required />
                             <button type="submit" class="primary" disabled=move || enable.pending().get()>"Turn on"</button>
+                        </ActionForm>
+                        <ActionForm action=setup attr:class="inline">
+                            <input type="hidden" name="new_key" value="true" />
+                            <button type="submit" class="link-button" disabled=move || setup.pending().get()>"Start again with a new key"</button>
                         </ActionForm>
                     }.into_any(),
                     (false, None) => view! {

@@ -4,11 +4,13 @@
 
 use super::{
     domain::{EmailAddress, Password, Username},
-    email, users,
+    email,
+    notices::Notice,
+    users,
 };
 use crate::server::{
     audit::{self, Event},
-    guard::{device, throttle::Scope},
+    guard::{budget::Budget, throttle::Scope},
     request::Request,
     session::{
         middleware::Identity,
@@ -23,20 +25,19 @@ use axum::http::request::Parts;
 use leptos::prelude::use_context;
 
 /// Creates an account, with an optional email address: stored unverified, and a
-/// verification link mailed to it.
+/// verification link mailed to it. Each attempt that gets as far as hashing counts
+/// against the client address's registrations, before the hash.
 pub async fn register(username: String, password: String, email: Option<String>) -> Result<User, AppError> {
     let request = Request::current()?;
     let (db, throttle) = (&request.state.db, &request.state.throttle);
     let username = Username::parse(&username)?;
     let password = Password::parse(password)?;
     let email = email.filter(|e| !e.trim().is_empty()).map(|e| EmailAddress::parse(&e)).transpose()?;
-    let address = request.address();
-    if let Err(error) = throttle.check(db, Scope::Registration, &address).await {
-        return Err(request.audit_throttled(error, None).await);
+    if let Err(blocked) = throttle.attempt(db, Scope::Registration, &request.address()).await {
+        return Err(request.refused(blocked, None).await);
     }
     let hash = request.state.hasher.hash(password).await.map_err(|_| AppError::internal())?;
     let user = users::create(db, &username, &hash).await?;
-    throttle.record(db, Scope::Registration, &address).await?;
     if let Some(email) = &email {
         email::set_unverified(&request, &user, email, None).await?;
     }
@@ -46,37 +47,26 @@ pub async fn register(username: String, password: String, email: Option<String>)
     Ok(user)
 }
 
-/// Signs in. A browser holding this account's device cookie is throttled by its own
-/// failures only; every other client by the account's and the address's, the same way
-/// for every name, real or not, so the throttle tells nothing about who exists.
+/// Signs in. The attempt spends the account's failure budget (`guard::budget`): a
+/// browser holding this account's device cookie its own, every other client the
+/// account's and the address's, the same way for every name, real or not, so the
+/// throttle tells nothing about who exists. A right password clears nothing while a
+/// second factor is still to come.
 pub async fn login(username: String, password: String) -> Result<SignIn, AppError> {
     let request = Request::current()?;
-    let (db, throttle) = (&request.state.db, &request.state.throttle);
+    let db = &request.state.db;
     if password.chars().count() > 1024 {
         // Refused before hashing: a megabyte password is a denial of service, not a login.
         return Err(AppError::invalid("password", "password: at most 1024 characters"));
     }
     // A name that breaks the rules cannot exist: it fails like an unknown user, at the
     // same cost, and is counted under its plain lower-case form.
-    let parsed = Username::parse(&username);
-    let account = Username::throttle_key(&username);
-    let stored = match &parsed {
-        Ok(name) => users::find_by_name(db, name).await?.filter(|s| !s.disabled),
+    let stored = match Username::parse(&username) {
+        Ok(name) => users::find_by_name(db, &name).await?.filter(|s| !s.disabled),
         Err(_) => None,
     };
-    let device = stored.as_ref().and_then(|s| device::trusted_for(&request, &s.user.id));
-    let address = request.address();
-    let scopes: Vec<(Scope, &str)> = match &device {
-        Some(device) => vec![(Scope::Device, device.as_str())],
-        None => vec![(Scope::Address, address.as_str()), (Scope::Account, account.as_str())],
-    };
-    for (scope, key) in &scopes {
-        if let Err(error) = throttle.check(db, *scope, key).await {
-            // Hammering on while throttled keeps the wait growing.
-            throttle.record(db, *scope, key).await?;
-            return Err(request.audit_throttled(error, stored.as_ref().map(|s| s.user.id.as_str())).await);
-        }
-    }
+    let budget = Budget::of(&request, stored.as_ref().map(|s| s.user.id.as_str()), &username);
+    budget.spend(&request).await?;
     let known_id = stored.as_ref().map(|s| s.user.id.clone());
     let (user, hash) = match stored {
         Some(s) => (Some(s.user), Some(s.password_hash)),
@@ -84,23 +74,17 @@ pub async fn login(username: String, password: String) -> Result<SignIn, AppErro
     };
     let matches = request.state.hasher.verify(&password, hash).await.map_err(|_| AppError::internal())?;
     let Some(user) = user.filter(|_| matches) else {
-        for (scope, key) in &scopes {
-            throttle.record(db, *scope, key).await?;
-        }
         request.audit(Event::LoginFailed, known_id.as_deref(), None).await;
         tracing::info!("login failed");
         return Err(AppError::invalid_credentials());
     };
-    for (scope, key) in &scopes {
-        if *scope != Scope::Address {
-            throttle.clear(db, *scope, key).await?;
-        }
-    }
     if super::mfa::defer_if_needed(&request, &user).await? {
+        budget.refund(&request).await?;
         tracing::info!(user = %user.id, "password accepted; waiting for the second factor");
         return Ok(SignIn::SecondFactor { second_factor: "totp".to_string() });
     }
     let sid = request.sign_in(&user, Method::Password).await?;
+    budget.settle(&request).await?;
     request.audit(Event::LoginSucceeded, Some(&user.id), Some(&sid)).await;
     tracing::info!(user = %user.id, "logged in");
     Ok(SignIn::User(user))
@@ -184,6 +168,7 @@ pub async fn change_password(
     super::links::supersede(db, &identity.user.id, super::links::Purpose::ResetPassword).await?;
     let others = sessions::revoke_others(db, &identity.user.id, &identity.sid).await?;
     request.audit(Event::PasswordChanged, Some(&identity.user.id), Some(&identity.sid)).await;
+    super::notices::tell_owner(&request, &identity.user.id, Notice::PasswordChanged).await;
     tracing::info!(user = %identity.user.id, others, "password changed; other sessions revoked");
     Ok(others)
 }

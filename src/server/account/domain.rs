@@ -101,7 +101,12 @@ impl EmailAddress {
                     && !l.ends_with('-')
                     && l.chars().all(|c| c.is_alphanumeric() || c == '-')
             });
-        if local.is_empty() || local.len() > 64 || !domain_ok || address.parse::<lettre::Address>().is_err() {
+        // What the mailer sends to, exactly: a quoted local part ("a b"@…) parses as an
+        // address but not as a recipient, and its mail could never leave.
+        let sendable = !local.contains('"')
+            && address.parse::<lettre::Address>().is_ok()
+            && address.parse::<lettre::message::Mailbox>().is_ok_and(|m| m.email.to_string() == address);
+        if local.is_empty() || local.len() > 64 || !domain_ok || !sendable {
             return Err(invalid());
         }
         Ok(EmailAddress(address.to_string()))
@@ -140,6 +145,8 @@ mod tests {
             "ada@@example.org",
             "ada@exa mple.org",
             "a b@example.org",
+            "\"a b\"@example.org",
+            "\"ada\"@example.org",
             "ada@-example.org",
             "ada@example..org",
             "<ada@example.org>",

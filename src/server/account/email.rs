@@ -1,5 +1,5 @@
 //! The account's email address: set at registration or on `/profile` (with the
-//! password), verified by a single-use link, its verification mailed again on request.
+//! password, and a code with TOTP on), verified by a single-use link, its verification mailed again on request.
 //! No answer depends on whether another account has the same address.
 
 use super::{
@@ -51,17 +51,19 @@ pub async fn account() -> Result<Account, AppError> {
     users::account(&request.state.db, &identity.user.id).await?.ok_or_else(AppError::unauthorized)
 }
 
-/// A new address, after the password: unverified until its link is followed.
-pub async fn change_email(password: String, email: String) -> Result<EmailChange, AppError> {
+/// A new address, after the password (and, with TOTP on, a code: a new address is a
+/// way to reset the password): unverified until its link is followed.
+pub async fn change_email(password: String, email: String, code: Option<String>) -> Result<EmailChange, AppError> {
     let request = Request::current()?;
     let identity = request.require_user()?;
     let email = EmailAddress::parse(&email)?;
     request.confirm_password(identity, &password, AppError::wrong_password).await?;
+    super::mfa::require_code(&request, &identity.user, code.as_deref()).await?;
     // Each change mails the new address: counted like "send the link again", so an
     // account cannot be used to flood someone else's mailbox.
     let throttle = &request.state.throttle;
-    if let Err(error) = throttle.take(&request.state.db, Scope::Mail, &identity.user.id).await {
-        return Err(request.audit_throttled(error, Some(&identity.user.id)).await);
+    if let Err(blocked) = throttle.take(&request.state.db, Scope::OwnMail, &identity.user.id).await {
+        return Err(request.refused(blocked, Some(&identity.user.id)).await);
     }
     let previous = users::find_by_id(&request.state.db, &identity.user.id).await?.and_then(|u| u.verified_email);
     set_unverified(&request, &identity.user, &email, previous.as_deref()).await?;
@@ -71,7 +73,8 @@ pub async fn change_email(password: String, email: String) -> Result<EmailChange
 }
 
 /// "Send the link again": a fresh link (the old one stops working), at most
-/// `THROTTLE_RESET_MAILS` an hour.
+/// `THROTTLE_RESET_MAILS` an hour, counted apart from the reset mails anyone may ask
+/// for: strangers cannot spend the owner's own budget.
 pub async fn resend_verification() -> Result<(), AppError> {
     let request = Request::current()?;
     let identity = request.require_user()?;
@@ -82,8 +85,8 @@ pub async fn resend_verification() -> Result<(), AppError> {
         (Some(_), true) => return Err(AppError::invalid("email", "email: your address is already verified")),
         (None, _) => return Err(AppError::invalid("email", "email: add an address first")),
     };
-    if let Err(error) = throttle.take(db, Scope::Mail, &identity.user.id).await {
-        return Err(request.audit_throttled(error, Some(&identity.user.id)).await);
+    if let Err(blocked) = throttle.take(db, Scope::OwnMail, &identity.user.id).await {
+        return Err(request.refused(blocked, Some(&identity.user.id)).await);
     }
     set_unverified(&request, &identity.user, &email, None).await?;
     request.audit(Event::VerificationSent, Some(&identity.user.id), Some(&identity.sid)).await;

@@ -1,27 +1,44 @@
-//! The second factor's flows: setting TOTP up and turning it on (with ten recovery
-//! codes), turning it off, and the second step of a sign-in, which the password step
-//! leaves pending behind a `latch_mfa` cookie (signed, five minutes, single use: a row
-//! in `mfa_challenges`), never a session.
+//! The second factor's flows: setting TOTP up and turning it on (with the password and
+//! a first code; ten recovery codes), turning it off, the code every change that could
+//! hand the account to someone else asks for (`require_code`), and the second step of
+//! a sign-in, which the password step (or a password reset) leaves pending behind a
+//! `latch_mfa` cookie (signed, five minutes, single use: a row in `mfa_challenges`),
+//! never a session. Every code tried spends the account's failure budget.
 
-use super::{domain::Username, totp, users};
+use super::{
+    notices::{self, Notice},
+    totp, users,
+};
 use crate::{
     error::AppError,
     server::{
         audit::Event,
-        guard::throttle::Scope,
+        guard::budget::Budget,
         request::Request,
         session::{sessions::Method, tokens::TokenType},
     },
     shared::{RecoveryCodes, TotpPending, TotpSetup, User},
 };
 
-/// A new pending secret; TOTP is not on until a first correct code.
-pub async fn setup() -> Result<TotpSetup, AppError> {
+/// Recovery codes left at which the owner is told they are running low.
+const FEW_RECOVERY_CODES: i64 = 3;
+
+/// The pending secret, started now if there is none. One being scanned is kept: only
+/// `new_key` (the owner asking for another) replaces it. TOTP is not on until the
+/// password and a first correct code.
+pub async fn setup(new_key: bool) -> Result<TotpSetup, AppError> {
     let request = Request::current()?;
     let identity = request.require_user()?;
-    let secret = totp::begin_setup(&request.state.db, &identity.user.id).await?;
-    let uri = totp::uri(&secret, &identity.user.username)?;
-    Ok(TotpSetup { secret, uri })
+    let db = &request.state.db;
+    let pending = match totp::stored(db, &identity.user.id).await? {
+        Some(stored) if stored.enabled => {
+            return Err(AppError::invalid("code", "code: two-factor sign-in is already on"));
+        }
+        Some(stored) if !new_key => stored.secret,
+        _ => totp::begin_setup(db, &identity.user.id).await?,
+    };
+    let uri = totp::uri(&pending, &identity.user.username)?;
+    Ok(TotpSetup { secret: pending, uri })
 }
 
 /// The pending setup, with its QR code, for `/profile`; `None` when there is none.
@@ -34,19 +51,26 @@ pub async fn pending() -> Result<Option<TotpPending>, AppError> {
     totp::pending(stored.secret, &identity.user.username).map(Some)
 }
 
-/// Turns TOTP on with a first correct code (which counts as used).
-pub async fn enable(code: String) -> Result<RecoveryCodes, AppError> {
+/// Turns TOTP on with the password and a first correct code (which counts as used):
+/// a borrowed session alone cannot lock the owner out behind a second factor.
+pub async fn enable(code: String, password: String) -> Result<RecoveryCodes, AppError> {
     let request = Request::current()?;
     let identity = request.require_user()?;
     let db = &request.state.db;
     if !totp::stored(db, &identity.user.id).await?.is_some_and(|s| !s.enabled) {
         return Err(AppError::invalid("code", "code: set two-factor sign-in up first"));
     }
+    request.confirm_password(identity, &password, AppError::wrong_password).await?;
+    let budget = Budget::of(&request, Some(&identity.user.id), &identity.user.username);
+    budget.spend(&request).await?;
     if !totp::accept_code(db, &identity.user.id, &identity.user.username, &code).await? {
+        request.audit(Event::CodeCheckFailed, Some(&identity.user.id), Some(&identity.sid)).await;
         return Err(AppError::invalid_code());
     }
+    budget.refund(&request).await?;
     let recovery_codes = totp::enable(db, &identity.user.id).await?;
     request.audit(Event::TotpEnabled, Some(&identity.user.id), Some(&identity.sid)).await;
+    notices::tell_owner(&request, &identity.user.id, Notice::TotpOn).await;
     Ok(RecoveryCodes { recovery_codes })
 }
 
@@ -87,19 +111,45 @@ pub async fn disable(password: String, code: String) -> Result<(), AppError> {
     require_code(&request, &identity.user, Some(&code)).await?;
     totp::disable(&request.state.db, &identity.user.id).await?;
     request.audit(Event::TotpDisabled, Some(&identity.user.id), Some(&identity.sid)).await;
+    notices::tell_owner(&request, &identity.user.id, Notice::TotpOff).await;
     Ok(())
 }
 
-/// With TOTP on, a change to the account also needs a code (`400` naming `code`).
+/// With TOTP on, a change that could hand the account to someone else also needs a
+/// current code or an unused recovery code (`400` naming `code`). Each one tried
+/// spends the account's failure budget, as at sign-in.
 pub async fn require_code(request: &Request, user: &User, code: Option<&str>) -> Result<(), AppError> {
-    let db = &request.state.db;
-    if !totp::is_enabled(db, &user.id).await? {
+    if !totp::is_enabled(&request.state.db, &user.id).await? {
         return Ok(());
     }
-    match code.map(str::trim).filter(|c| !c.is_empty()) {
-        Some(code) if totp::accept_any(db, &user.id, &user.username, code).await? => Ok(()),
-        _ => Err(AppError::invalid_code()),
+    let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Err(AppError::invalid_code()); // nothing tried, nothing counted
+    };
+    let budget = Budget::of(request, Some(&user.id), &user.username);
+    budget.spend(request).await?;
+    if !second_factor(request, user, code).await? {
+        let session = request.identity().map(|i| i.sid.clone());
+        request.audit(Event::CodeCheckFailed, Some(&user.id), session.as_deref()).await;
+        return Err(AppError::invalid_code());
     }
+    budget.refund(request).await
+}
+
+/// A current TOTP code or an unused recovery code, accepted once. When a recovery code
+/// leaves only a few, the owner is told.
+async fn second_factor(request: &Request, user: &User, code: &str) -> Result<bool, AppError> {
+    let db = &request.state.db;
+    if totp::accept_code(db, &user.id, &user.username, code).await? {
+        return Ok(true);
+    }
+    if !totp::spend_recovery_code(db, &user.id, code).await? {
+        return Ok(false);
+    }
+    let left = totp::recovery_codes_left(db, &user.id).await?;
+    if left <= FEW_RECOVERY_CODES {
+        notices::tell_owner(request, &user.id, Notice::RecoveryCodesLow { left }).await;
+    }
+    Ok(true)
 }
 
 /// After a correct password: with TOTP on, the sign-in waits for its second step.
@@ -122,10 +172,11 @@ pub async fn defer_if_needed(request: &Request, user: &User) -> Result<bool, App
 
 /// The second step: a current TOTP code or an unused recovery code, with the
 /// `latch_mfa` cookie of the password step. `401` `invalid_code` for a wrong, reused or
-/// spent code, `401` for a missing or expired cookie, `429` past the account's limit.
+/// spent code, `401` for a missing or expired cookie, `429` past the account's budget
+/// (which the owner's device cookie does not share with strangers).
 pub async fn login_totp(code: String) -> Result<User, AppError> {
     let request = Request::current()?;
-    let (db, throttle) = (&request.state.db, &request.state.throttle);
+    let db = &request.state.db;
     let unauthorized = || AppError::new(crate::error::ErrorCode::Unauthorized, "sign in with your password first");
     let cookie = request.jar.get(&request.state.cookies.mfa_name()).ok_or_else(unauthorized)?;
     let claims = request.state.tokens.verify(cookie.value(), TokenType::Mfa).map_err(|_| unauthorized())?;
@@ -133,22 +184,19 @@ pub async fn login_totp(code: String) -> Result<User, AppError> {
         return Err(unauthorized());
     }
     let stored = users::find_by_id(db, &claims.sub).await?.filter(|u| !u.disabled).ok_or_else(unauthorized)?;
-    let account = Username::throttle_key(&stored.user.username);
-    if let Err(error) = throttle.check(db, Scope::Account, &account).await {
-        throttle.record(db, Scope::Account, &account).await?;
-        return Err(request.audit_throttled(error, Some(&stored.user.id)).await);
-    }
-    if !totp::accept_any(db, &stored.user.id, &stored.user.username, &code).await? {
-        throttle.record(db, Scope::Account, &account).await?;
+    let budget = Budget::of(&request, Some(&stored.user.id), &stored.user.username);
+    budget.spend(&request).await?;
+    if !second_factor(&request, &stored.user, &code).await? {
         request.audit(Event::LoginFailed, Some(&stored.user.id), None).await;
         return Err(AppError { status: Some(401), ..AppError::invalid_code() });
     }
     if !totp::close_challenge(db, &claims.sid).await? {
+        budget.refund(&request).await?;
         return Err(unauthorized()); // spent by a parallel request a moment ago
     }
-    throttle.clear(db, Scope::Account, &account).await?;
     request.state.cookies.set_mfa(&request.jar, String::new(), 0);
     let sid = request.sign_in(&stored.user, Method::PasswordTotp).await?;
+    budget.settle(&request).await?;
     request.audit(Event::LoginSucceeded, Some(&stored.user.id), Some(&sid)).await;
     tracing::info!(user = %stored.user.id, "logged in with a second factor");
     Ok(stored.user)

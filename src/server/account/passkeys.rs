@@ -1,4 +1,5 @@
-//! Passkeys (WebAuthn, discoverable credentials): added on `/profile` with the password,
+//! Passkeys (WebAuthn, discoverable credentials): added on `/profile` with the password
+//! (and a code with TOTP on; the owner is told),
 //! listed with when each was made and last used, removed with a button; a sign-in on
 //! `/login` with no username typed, complete by itself (the authenticator verified its
 //! user: no TOTP step follows).
@@ -56,14 +57,20 @@ fn relying_party_of(request: &Request) -> Result<&Webauthn, AppError> {
     })
 }
 
-/// Starts adding a passkey named `name`: the password first, so that a borrowed
-/// session cannot plant a way back in.
-pub async fn begin_registration(name: String, password: String) -> Result<PasskeyCeremony, AppError> {
+/// Starts adding a passkey named `name`: the password first, and with TOTP on a code
+/// (a passkey signs in with no second step), so that a borrowed session cannot plant a
+/// way back in.
+pub async fn begin_registration(
+    name: String,
+    password: String,
+    code: Option<String>,
+) -> Result<PasskeyCeremony, AppError> {
     let request = Request::current()?;
     let identity = request.require_user()?;
     let name = valid_name(&name)?;
     let webauthn = relying_party_of(&request)?;
     request.confirm_password(identity, &password, AppError::wrong_password).await?;
+    super::mfa::require_code(&request, &identity.user, code.as_deref()).await?;
     let db = &request.state.db;
     let handle = user_handle(&identity.user.id)?;
     // Not twice on one authenticator: it is asked to refuse the ones it already holds.
@@ -119,6 +126,8 @@ pub async fn finish_registration(ceremony: String, credential: String) -> Result
         return Err(AppError::invalid("credential", "credential: this passkey is already registered"));
     }
     request.audit(Event::PasskeyAdded, Some(&identity.user.id), Some(&identity.sid)).await;
+    super::notices::tell_owner(&request, &identity.user.id, super::notices::Notice::PasskeyAdded { name: &info.name })
+        .await;
     Ok(info)
 }
 
@@ -172,8 +181,15 @@ pub async fn remove(id: String) -> Result<(), AppError> {
 pub async fn begin_sign_in() -> Result<PasskeyCeremony, AppError> {
     let request = Request::current()?;
     let webauthn = relying_party_of(&request)?;
-    let db = &request.state.db;
-    request.state.throttle.check(db, Scope::Address, &request.address()).await?;
+    let (db, throttle, address) = (&request.state.db, &request.state.throttle, request.address());
+    // Each ceremony is a row: a client address may start only so many.
+    let checked = match throttle.check(db, Scope::Address, &address).await {
+        Ok(()) => throttle.take(db, Scope::Ceremony, &address).await,
+        blocked => blocked,
+    };
+    if let Err(blocked) = checked {
+        return Err(request.refused(blocked, None).await);
+    }
     let (mut options, state) = webauthn.start_discoverable_authentication().map_err(|e| {
         tracing::error!(error = %e, "starting a passkey sign-in failed");
         AppError::internal()
@@ -191,12 +207,15 @@ pub async fn finish_sign_in(ceremony: String, credential: String) -> Result<User
     let webauthn = relying_party_of(&request)?;
     let (db, throttle) = (&request.state.db, &request.state.throttle);
     let address = request.address();
-    if let Err(error) = throttle.check(db, Scope::Address, &address).await {
-        throttle.record(db, Scope::Address, &address).await?;
-        return Err(request.audit_throttled(error, None).await);
+    if let Err(blocked) = throttle.check(db, Scope::Address, &address).await {
+        return Err(request.refused(blocked, None).await);
     }
     let (state, _) = take::<DiscoverableAuthentication>(db, &ceremony, "sign_in", None).await?.ok_or_else(expired)?;
     let answer: PublicKeyCredential = from_browser(&credential)?;
+    // Counted before the signature is checked, given back if it holds.
+    if let Err(blocked) = throttle.attempt(db, Scope::Address, &address).await {
+        return Err(request.refused(blocked, None).await);
+    }
     let refused = || AppError::new(ErrorCode::InvalidCredentials, "this passkey was not accepted");
     // The answer names its user (the handle) and its credential; both must match a row.
     let named = webauthn
@@ -216,7 +235,6 @@ pub async fn finish_sign_in(ceremony: String, credential: String) -> Result<User
         }
     });
     let Some((user_id, id, mut key, result)) = checked else {
-        throttle.record(db, Scope::Address, &address).await?;
         request.audit(Event::LoginFailed, None, None).await;
         return Err(refused());
     };
@@ -235,6 +253,7 @@ pub async fn finish_sign_in(ceremony: String, credential: String) -> Result<User
     if updated.rows_affected() == 0 {
         return Err(refused());
     }
+    throttle.forgive(db, Scope::Address, &address).await?;
     let sid = request.sign_in(&stored.user, Method::Passkey).await?;
     request.audit(Event::LoginSucceeded, Some(&stored.user.id), Some(&sid)).await;
     tracing::info!(user = %stored.user.id, "logged in with a passkey");

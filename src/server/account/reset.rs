@@ -1,6 +1,6 @@
 //! Password reset: "forgot password" mails a single-use link to an account's verified
 //! address; following it sets a new password, signs out every session, and signs this
-//! browser in. The request answers the same, in about the same time, whether or not
+//! browser in (with TOTP on, after the second factor). The request answers the same, in about the same time, whether or not
 //! any account matched.
 
 use super::{
@@ -9,15 +9,15 @@ use super::{
     users::{self, StoredUser},
 };
 use crate::{
-    error::{AppError, ErrorCode},
+    error::AppError,
     server::{
         audit::Event,
-        guard::throttle::Scope,
+        guard::throttle::{Blocked, Scope},
         mail::{messages, outbox},
         request::Request,
         session::sessions::{self, Method},
     },
-    shared::User,
+    shared::SignIn,
 };
 use std::time::Duration;
 
@@ -35,8 +35,8 @@ pub async fn forgot_password(login: String) -> Result<(), AppError> {
     if login.is_empty() || login.chars().count() > 320 {
         return Err(AppError::invalid("login", "login: enter your username or email address"));
     }
-    if let Err(error) = throttle.take(db, Scope::ResetRequest, &request.address()).await {
-        return Err(request.audit_throttled(error, None).await);
+    if let Err(blocked) = throttle.take(db, Scope::ResetRequest, &request.address()).await {
+        return Err(request.refused(blocked, None).await);
     }
 
     for account in matching_accounts(&request, login).await? {
@@ -44,8 +44,9 @@ pub async fn forgot_password(login: String) -> Result<(), AppError> {
         // Past the per-account quota the owner's mailbox is spared, silently: the
         // answer must not change.
         match throttle.take(db, Scope::Mail, &account.user.id).await {
-            Err(error) if error.code == ErrorCode::Throttled => continue,
-            other => other?,
+            Err(Blocked::Throttled(_)) => continue,
+            Err(Blocked::Failed(error)) => return Err(error),
+            Ok(()) => {}
         }
         let lifetime = request.state.links.reset_lifetime;
         let mut tx = db.begin().await?;
@@ -75,9 +76,13 @@ async fn matching_accounts(request: &Request, login: &str) -> Result<Vec<StoredU
     })
 }
 
-/// Spends the link and sets the new password; the new password is checked first, so a
-/// typo does not cost the link.
-pub async fn reset_password(token: String, new_password: String) -> Result<User, AppError> {
+/// Spends the link and sets the new password. What is cheap comes first: the new
+/// password's rules (a typo does not cost the link), then the link itself, counted
+/// against the client address like a failed sign-in, and only a working link pays for
+/// an argon2 hash. With TOTP on, the new password is set and the sign-in then waits
+/// for the second factor (`latch_mfa`, as after a password): the mailbox alone is not
+/// the account.
+pub async fn reset_password(token: String, new_password: String) -> Result<SignIn, AppError> {
     let request = Request::current()?;
     let state = &request.state;
     let new_password = Password::parse(new_password).map_err(|e| AppError {
@@ -85,6 +90,14 @@ pub async fn reset_password(token: String, new_password: String) -> Result<User,
         message: e.message.replacen("password", "new_password", 1),
         ..e
     })?;
+    let address = request.address();
+    if let Err(blocked) = state.throttle.attempt(&state.db, Scope::Address, &address).await {
+        return Err(request.refused(blocked, None).await);
+    }
+    if let Err(refused) = links::check(&state.db, Purpose::ResetPassword, token.trim()).await? {
+        return Err(refused.error()); // the failure stays counted
+    }
+    state.throttle.forgive(&state.db, Scope::Address, &address).await?;
     let hash = state.hasher.hash(new_password).await.map_err(|_| AppError::internal())?;
 
     let mut tx = state.db.begin().await?;
@@ -108,16 +121,28 @@ pub async fn reset_password(token: String, new_password: String) -> Result<User,
     tx.commit().await?;
     state.mailer.wake.notify_one();
 
-    // Whoever reset it owns the mailbox: failed guesses against the account are forgiven.
+    if super::mfa::defer_if_needed(&request, &account.user).await? {
+        request.audit(Event::PasswordReset, Some(&account.user.id), None).await;
+        tracing::info!(user = %account.user.id, revoked, "password reset; waiting for the second factor");
+        return Ok(SignIn::SecondFactor { second_factor: "totp".to_string() });
+    }
+    // Whoever reset it owns the mailbox, and no second factor is on: a completed
+    // sign-in, so failed guesses against the account are forgiven.
     state.throttle.clear(&state.db, Scope::Account, &Username::throttle_key(&account.user.username)).await?;
     let sid = request.sign_in(&account.user, Method::Reset).await?;
     request.audit(Event::PasswordReset, Some(&account.user.id), Some(&sid)).await;
     tracing::info!(user = %account.user.id, revoked, "password reset; every other session signed out");
-    Ok(account.user)
+    Ok(SignIn::User(account.user))
 }
 
-/// Whether a reset link still works, for the page that shows its form.
+/// Whether a reset link still works, for the page that shows its form. A dead one
+/// counts against the client address, as in `reset_password`.
 pub async fn check_reset_link(token: String) -> Result<(), AppError> {
     let request = Request::current()?;
-    links::check(&request.state.db, Purpose::ResetPassword, token.trim()).await?.map_err(|refused| refused.error())
+    let (db, throttle, address) = (&request.state.db, &request.state.throttle, request.address());
+    if let Err(blocked) = throttle.attempt(db, Scope::Address, &address).await {
+        return Err(request.refused(blocked, None).await);
+    }
+    links::check(db, Purpose::ResetPassword, token.trim()).await?.map_err(|refused| refused.error())?;
+    throttle.forgive(db, Scope::Address, &address).await
 }

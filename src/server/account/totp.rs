@@ -83,7 +83,8 @@ pub async fn is_enabled(db: &Db, user_id: &str) -> Result<bool, AppError> {
     Ok(stored(db, user_id).await?.is_some_and(|s| s.enabled))
 }
 
-/// Starts (or restarts) a setup: a new pending secret, replacing a pending one.
+/// Starts a setup, or restarts one the owner asked to: a new pending secret, replacing
+/// a pending one (never one that is on).
 pub async fn begin_setup(db: &Db, user_id: &str) -> Result<String, AppError> {
     let secret = new_secret();
     let written = sqlx::query(
@@ -163,9 +164,13 @@ pub async fn spend_recovery_code(db: &Db, user_id: &str, code: &str) -> Result<b
     Ok(spent.rows_affected() == 1)
 }
 
-/// A current TOTP code or an unused recovery code.
-pub async fn accept_any(db: &Db, user_id: &str, account: &str, code: &str) -> Result<bool, AppError> {
-    Ok(accept_code(db, user_id, account, code).await? || spend_recovery_code(db, user_id, code).await?)
+/// How many of the user's recovery codes are still unused.
+pub async fn recovery_codes_left(db: &Db, user_id: &str) -> Result<i64, AppError> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+        .bind(user_id)
+        .fetch_one(db)
+        .await?;
+    Ok(row.try_get("n")?)
 }
 
 pub async fn disable(db: &Db, user_id: &str) -> Result<(), AppError> {

@@ -257,11 +257,13 @@ pub async fn delete_by_id(conn: &mut sqlx::AnyConnection, id: &str, username_key
     for table in ["totp", "recovery_codes", "mfa_challenges", "passkeys", "webauthn_ceremonies"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1")).bind(id).execute(&mut *conn).await?;
     }
-    sqlx::query("DELETE FROM throttles WHERE (scope = 'account' AND key = $1) OR (scope = 'mail' AND key = $2)")
-        .bind(username_key)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "DELETE FROM throttles WHERE (scope = 'account' AND key = $1) OR (scope IN ('mail', 'own_mail') AND key = $2)",
+    )
+    .bind(username_key)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     crate::server::mail::outbox::forget_user(&mut *conn, id).await?;
     crate::server::audit::anonymise(&mut *conn, id).await?;
     sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *conn).await?;

@@ -5,13 +5,18 @@
 //! the owner's browser out; every other client is throttled per account and per address,
 //! the same for every name, known or not.
 
-use crate::server::{request::Request, session::tokens::TokenType};
+use crate::server::{request::Request, session::tokens::TokenType, AppState};
+use tower_cookies::Cookies;
 
 /// The device id a request's device cookie names, if the cookie is genuine, current and
 /// was issued to `user_id`'s account.
 pub fn trusted_for(request: &Request, user_id: &str) -> Option<String> {
-    let cookie = request.jar.get(&request.state.cookies.device_name())?;
-    let claims = request.state.tokens.verify(cookie.value(), TokenType::Device).ok()?;
+    trusted(&request.state, &request.jar, user_id)
+}
+
+fn trusted(state: &AppState, jar: &Cookies, user_id: &str) -> Option<String> {
+    let cookie = jar.get(&state.cookies.device_name())?;
+    let claims = state.tokens.verify(cookie.value(), TokenType::Device).ok()?;
     (claims.sub == user_id).then_some(claims.sid)
 }
 
@@ -19,10 +24,24 @@ pub fn trusted_for(request: &Request, user_id: &str) -> Option<String> {
 /// keeping the device id it already had for that account.
 pub fn remember(request: &Request, user_id: &str) {
     let device = trusted_for(request, user_id).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    issue(&request.state, &request.jar, user_id, &device);
+}
+
+/// When a session refreshes: the device cookie it came with lives on as long as the
+/// session does, so a long-lived session keeps its owner's exemption. Never a new
+/// device id: only a sign-in makes one (a stolen refresh token must not mint fresh
+/// budgets).
+pub fn renew(state: &AppState, jar: &Cookies, user_id: &str) {
+    if let Some(device) = trusted(state, jar, user_id) {
+        issue(state, jar, user_id, &device);
+    }
+}
+
+fn issue(state: &AppState, jar: &Cookies, user_id: &str, device: &str) {
     let now = crate::server::db::now();
     let jti = uuid::Uuid::new_v4().to_string();
-    match request.state.tokens.issue(TokenType::Device, user_id, &device, &jti, None, now) {
-        Ok(token) => request.state.cookies.set_device(&request.jar, token),
+    match state.tokens.issue(TokenType::Device, user_id, device, &jti, None, now) {
+        Ok(token) => state.cookies.set_device(jar, token),
         // Not fatal: without it the browser is throttled like any other client.
         Err(_) => tracing::error!("signing a device cookie failed"),
     }

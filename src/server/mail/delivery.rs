@@ -57,12 +57,20 @@ async fn deliver(db: &Db, mailer: &Mailer, claimed: outbox::Claimed) {
     // A send never outlives its lease, so no other worker can claim the message while
     // this one may still be sending it (lettre's own timeout is per SMTP step).
     let deadline = std::time::Duration::from_secs((outbox::LEASE_SECONDS - 5) as u64);
-    let outcome = match build(mailer, &claimed) {
-        Ok(email) => match tokio::time::timeout(deadline, send(mailer, &claimed, email)).await {
-            Ok(sent) => sent,
-            Err(_) => Err("timed out".to_string()),
-        },
-        Err(error) => Err(error),
+    let email = match build(mailer, &claimed) {
+        Ok(email) => email,
+        Err(error) => {
+            // No attempt can succeed: the message is given up, not retried forever.
+            tracing::error!(id = %claimed.id, %error, "mail: cannot be sent; given up");
+            if let Err(error) = outbox::give_up(db, &claimed, &error).await {
+                tracing::error!(%error, id = %claimed.id, "mail: cannot record giving up; the lease will expire");
+            }
+            return;
+        }
+    };
+    let outcome = match tokio::time::timeout(deadline, send(mailer, &claimed, email)).await {
+        Ok(sent) => sent,
+        Err(_) => Err("timed out".to_string()),
     };
     match outcome {
         Ok(()) => {

@@ -63,6 +63,68 @@ pub fn password_was_reset(to: &str, username: &str) -> Message {
     )
 }
 
+/// "If this was not you": the one closing line of every notice of a change.
+const NOT_YOU: &str = "If this was not you, reset your password at once from the sign-in page, then check \
+     your passkeys and where you are signed in.";
+
+pub fn passkey_added(to: &str, username: &str, passkey: &str) -> Message {
+    compose(
+        to,
+        "A passkey was added to your Latch account",
+        &format!("Hello {username},"),
+        &[&format!(
+            "A passkey named \"{passkey}\" was just added to your Latch account. It signs in with no \
+             password and no code."
+        )],
+        None,
+        NOT_YOU,
+    )
+}
+
+pub fn totp_turned(to: &str, username: &str, on: bool) -> Message {
+    let (subject, paragraph) = if on {
+        (
+            "Two-factor sign-in was turned on for your Latch account",
+            "Two-factor sign-in was just turned on for your Latch account: signing in now asks for a \
+             code from an authenticator app after the password.",
+        )
+    } else {
+        (
+            "Two-factor sign-in was turned off for your Latch account",
+            "Two-factor sign-in was just turned off for your Latch account: signing in now asks for \
+             the password alone.",
+        )
+    };
+    compose(to, subject, &format!("Hello {username},"), &[paragraph], None, NOT_YOU)
+}
+
+pub fn password_changed(to: &str, username: &str) -> Message {
+    compose(
+        to,
+        "Your Latch password was changed",
+        &format!("Hello {username},"),
+        &["The password of your Latch account was just changed, and every other session was signed out."],
+        None,
+        NOT_YOU,
+    )
+}
+
+pub fn recovery_codes_low(to: &str, username: &str, left: i64) -> Message {
+    let codes = if left == 1 { "1 recovery code".to_string() } else { format!("{left} recovery codes") };
+    compose(
+        to,
+        "Your Latch recovery codes are running low",
+        &format!("Hello {username},"),
+        &[&format!(
+            "A recovery code was just used to sign in to your Latch account or confirm a change, and \
+             {codes} left. To get ten new ones, turn two-factor sign-in off and on again on your \
+             profile."
+        )],
+        None,
+        NOT_YOU,
+    )
+}
+
 /// One layout for every message: greeting, paragraphs, the link on a line of its own,
 /// a closing line.
 fn compose(to: &str, subject: &str, greeting: &str, paragraphs: &[&str], link: Option<&str>, closing: &str) -> Message {
@@ -98,6 +160,16 @@ mod tests {
         assert!(m.text.contains("\nhttps://latch.example/reset-password?token=abc\n"));
         assert!(m.html.contains(r#"<a href="https://latch.example/reset-password?token=abc">"#));
         assert!(m.text.contains("30 minutes"));
+    }
+
+    #[test]
+    fn a_notice_names_what_changed_and_escapes_it() {
+        let m = passkey_added("a@example.org", "ada", "<i>key</i>");
+        assert!(m.subject.contains("passkey was added"));
+        assert!(m.text.contains("\"<i>key</i>\""));
+        assert!(m.html.contains("&lt;i&gt;key&lt;/i&gt;") && !m.html.contains("<i>key"));
+        assert!(recovery_codes_low("a@example.org", "ada", 1).text.contains("1 recovery code left"));
+        assert!(recovery_codes_low("a@example.org", "ada", 3).text.contains("3 recovery codes left"));
     }
 
     #[test]

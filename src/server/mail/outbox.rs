@@ -92,6 +92,23 @@ pub async fn mark_sent(db: &Db, claimed: &Claimed) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// Never deliverable (a recipient the mailer refuses): settled like a sent message, so
+/// nothing tries again, with the reason kept in `last_error`, and blanked like one
+/// (the links in the bodies are secrets, the recipient is personal data).
+pub async fn give_up(db: &Db, claimed: &Claimed, error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE outbox SET sent_at = $1, claimed_until = NULL, recipient = '', body_text = '', body_html = '', \
+                last_error = $2 \
+         WHERE id = $3 AND sent_at IS NULL",
+    )
+    .bind(now())
+    .bind(format!("given up: {}", error.chars().take(480).collect::<String>()))
+    .bind(&claimed.id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// Not delivered: try again after `delay` seconds, unless the claim has passed to
 /// another worker meanwhile (then its outcome stands).
 pub async fn retry_later(db: &Db, claimed: &Claimed, delay: i64, error: &str) -> Result<(), sqlx::Error> {

@@ -93,6 +93,7 @@ async fn resolve(
         };
         let pair = issue_pair(state, &user, &claims.sid, &jti)?;
         state.cookies.set(jar, pair);
+        crate::server::guard::device::renew(state, jar, &user.id);
         return Ok(Some(Identity { user, sid: claims.sid }));
     }
     state.cookies.clear(jar);

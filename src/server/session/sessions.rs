@@ -69,9 +69,12 @@ pub async fn create(
 ) -> Result<String, AppError> {
     let id = uuid::Uuid::new_v4().to_string();
     let now = now();
-    sqlx::query(
+    // Only for an account that is still there: a sign-in that raced the account's
+    // deletion opens nothing and is a 401, never a 500 (nor, where the database does
+    // not enforce the foreign key, a session of nobody).
+    let created = sqlx::query(
         "INSERT INTO sessions (id, user_id, refresh_jti, created_at, last_used_at, expires_at, user_agent, ip, method) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS (SELECT 1 FROM users WHERE id = $10)",
     )
     .bind(&id)
     .bind(user_id)
@@ -82,9 +85,18 @@ pub async fn create(
     .bind(client.user_agent.as_deref().map(|ua| truncate(ua, 512)))
     .bind(client.ip.as_deref())
     .bind(method.as_str())
+    .bind(user_id)
     .execute(db)
-    .await?;
-    Ok(id)
+    .await;
+    match created {
+        Ok(done) if done.rows_affected() == 1 => Ok(id),
+        Ok(_) => Err(AppError::unauthorized()),
+        // Deleted between the check and the insert (PostgreSQL's foreign key saw it).
+        Err(sqlx::Error::Database(e)) if e.kind() == sqlx::error::ErrorKind::ForeignKeyViolation => {
+            Err(AppError::unauthorized())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Ends the sessions that `condition` (over `$2`, `$3`, …) selects among the live ones,
