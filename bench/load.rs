@@ -311,7 +311,11 @@ async fn main() {
     let budgets = [
         ("1. S2 CPU/req / S2a CPU/req >= 0.95", cpu("S2 ") / cpu("S2a"), cpu("S2 ") / cpu("S2a") >= 0.95),
         ("2. S1 CPU/req <= 2.5 x S6 CPU/req", cpu("S1 ") / cpu("S6 "), cpu("S1 ") <= 2.5 * cpu("S6 ")),
-        ("5. S3/S1 req/s on SQLite (budget: on PostgreSQL, below)", rps("S3 ") / rps("S1 "), rps("S3 ") / rps("S1 ") >= 0.5),
+        (
+            "5. S3/S1 req/s on SQLite (budget: on PostgreSQL, below)",
+            rps("S3 ") / rps("S1 "),
+            rps("S3 ") / rps("S1 ") >= 0.5,
+        ),
         (
             "S5 p99 <= 2 x S1 p99 (first pass)",
             by_name("S5 ").p99_ms / by_name("S1 ").p99_ms.max(0.001),
