@@ -114,7 +114,11 @@ pub async fn spawn_app_on(db_url: &str, dir: Arc<tempfile::TempDir>, overrides: 
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
         base,
-        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .unwrap(),
         jar: Arc::new(Mutex::new(BTreeMap::new())),
         db_url: db_url.to_string(),
         dir,
@@ -130,6 +134,7 @@ impl TestApp {
             base: self.base.clone(),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .timeout(REQUEST_TIMEOUT)
                 .local_address(local)
                 .build()
                 .unwrap(),
@@ -230,6 +235,10 @@ pub fn header_of(token: &str) -> serde_json::Value {
 }
 
 pub const PASSWORD: &str = "correct horse battery";
+
+/// No request of the suite's takes more than a few seconds: one that hangs fails its
+/// test, naming the request, instead of stalling the whole run.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Waits until tokens issued now with a `lifetime`-second life have expired (checked
 /// with zero leeway, to the second).

@@ -22,3 +22,4 @@ mod sessions;
 mod takeover;
 mod throttle;
 mod totp;
+mod upgrade;
