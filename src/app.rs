@@ -22,7 +22,7 @@ use leptos_router::{
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     use leptos_meta::MetaTags;
-    crate::server::guard::headers::content_security_policy(&options);
+    crate::server::guard::headers::content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
