@@ -12,8 +12,16 @@ use std::{path::Path, time::Duration};
 
 pub type Db = AnyPool;
 
-/// One set for both databases: the schema uses only SQL both accept.
-static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
+/// Latch's migrations: one set for both databases (the schema uses only SQL both
+/// accept). sqlx keeps one `_sqlx_migrations` table per database, shared with any
+/// migrations of the app's own in the same database: versions Latch does not know are
+/// the app's and are let be. Latch's versions are small numbers (0001…), an app's
+/// `sqlx migrate add` timestamps, so the two never collide.
+fn migrations() -> Migrator {
+    let mut migrator = sqlx::migrate!("./migrations");
+    migrator.set_ignore_missing(true);
+    migrator
+}
 
 #[derive(Debug)]
 pub struct DbError(pub String);
@@ -63,7 +71,7 @@ pub async fn connect(url: &SecretString) -> Result<Db, DbError> {
         })
         .await?;
     }
-    retry_start_race("apply migrations", || async { MIGRATIONS.run(&pool).await.map_err(|e| e.to_string()) }).await?;
+    retry_start_race("apply migrations", || async { migrations().run(&pool).await.map_err(|e| e.to_string()) }).await?;
     Ok(pool)
 }
 

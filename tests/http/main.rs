@@ -14,6 +14,7 @@ mod keys;
 mod kill;
 mod limits;
 mod middleware;
+mod migrations;
 mod pages;
 mod passkeys;
 mod reset;
