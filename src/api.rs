@@ -30,13 +30,13 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
             account::auth,
             reply::{finish, FormTargets},
         },
-        shared::{encode_query_value, safe_next},
+        shared::{login_url_for, safe_next, second_step_url},
     };
     let next = safe_next(next.as_deref());
-    let failure = format!("/login?next={}", encode_query_value(&next));
+    let failure = login_url_for(&next);
     let result = auth::login(username, password).await;
     let success = match &result {
-        Ok(SignIn::SecondFactor { .. }) => format!("/login/totp?next={}", encode_query_value(&next)),
+        Ok(SignIn::SecondFactor { .. }) => second_step_url(&next),
         _ => next.clone(),
     };
     finish(result, FormTargets { success: &success, failure: &failure })

@@ -181,6 +181,11 @@ pub fn login_url_for(path: &str) -> String {
     format!("/login?next={}", encode_query_value(path))
 }
 
+/// The second step of a sign-in (the TOTP code), then on to `next`.
+pub fn second_step_url(next: &str) -> String {
+    format!("/login/totp?next={}", encode_query_value(next))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use crate::{
     api::Login,
     app::AuthState,
     error::AppError,
-    shared::{encode_query_value, safe_next, PasskeyCeremony, SignIn, User},
+    shared::{safe_next, second_step_url, PasskeyCeremony, SignIn, User},
 };
 use leptos::prelude::*;
 use leptos_meta::{Script, Title};
@@ -46,7 +46,7 @@ pub fn LoginPage() -> impl IntoView {
             navigate(&next.get_untracked(), Default::default());
         }
         Some(Ok(SignIn::SecondFactor { .. })) => {
-            navigate(&format!("/login/totp?next={}", encode_query_value(&next.get_untracked())), Default::default());
+            navigate(&second_step_url(&next.get_untracked()), Default::default());
         }
         _ => {}
     });

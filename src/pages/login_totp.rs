@@ -21,10 +21,10 @@ pub async fn login_totp(code: String, next: Option<String>) -> Result<User, AppE
             account::mfa,
             reply::{finish, FormTargets},
         },
-        shared::encode_query_value,
+        shared::second_step_url,
     };
     let next = safe_next(next.as_deref());
-    let failure = format!("/login/totp?next={}", encode_query_value(&next));
+    let failure = second_step_url(&next);
     finish(mfa::login_totp(code).await, FormTargets { success: &next, failure: &failure })
 }
 

@@ -25,7 +25,7 @@ pub async fn reset_password(token: String, new_password: String) -> Result<SignI
     let failure = format!("/reset-password?token={}", encode_query_value(token.trim()));
     let result = reset::reset_password(token, new_password).await;
     let success = match &result {
-        Ok(SignIn::SecondFactor { .. }) => format!("/login/totp?next={}", encode_query_value(AFTER_RESET)),
+        Ok(SignIn::SecondFactor { .. }) => crate::shared::second_step_url(AFTER_RESET),
         _ => AFTER_RESET.to_string(),
     };
     finish(result, FormTargets { success: &success, failure: &failure })
@@ -62,8 +62,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
             navigate(AFTER_RESET, Default::default());
         }
         Some(Ok(SignIn::SecondFactor { .. })) => {
-            let next = crate::shared::encode_query_value(AFTER_RESET);
-            navigate(&format!("/login/totp?next={next}"), Default::default());
+            navigate(&crate::shared::second_step_url(AFTER_RESET), Default::default())
         }
         _ => {}
     });

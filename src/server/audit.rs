@@ -78,28 +78,13 @@ impl Event {
 /// Writes one event. A failure to write is logged, never the request's failure: the
 /// database error that caused it surfaces on the request's own queries.
 pub async fn record(db: &Db, event: Event, user_id: Option<&str>, session_id: Option<&str>, client: &ClientInfo) {
-    let written = sqlx::query(
-        "INSERT INTO audit_events (id, at, event, user_id, session_id, ip, user_agent) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(now())
-    .bind(event.as_str())
-    .bind(user_id)
-    .bind(session_id)
-    .bind(client.ip.as_deref())
-    .bind(client.user_agent.as_deref().map(|ua| ua.chars().take(512).collect::<String>()))
-    .execute(db)
-    .await;
-    if let Err(error) = written {
-        tracing::warn!(%error, event = event.as_str(), "audit event not written");
-    }
+    write(db, &uuid::Uuid::new_v4().to_string(), event, user_id, session_id, client).await;
 }
 
-/// Records a request the throttle refused. One row per window, key and account: the first
-/// refusal writes it, the next ones add to its `count`, so a client hammering away
-/// while throttled cannot grow the log. The row's id is derived from the window and
-/// key (a digest: the key may be a name someone typed).
+/// Records a request the throttle refused. One row per window, key and account: the
+/// first refusal writes it, the next ones add to its `count`, so a client hammering
+/// away while throttled cannot grow the log. The row's id is derived from the window
+/// and key (a digest: the key may be a name someone typed).
 pub async fn record_refusal(db: &Db, throttled: &Throttled, user_id: Option<&str>, client: &ClientInfo) {
     use sha2::{Digest, Sha256};
     // The user too: one address refused on behalf of several accounts is one row each.
@@ -111,21 +96,27 @@ pub async fn record_refusal(db: &Db, throttled: &Throttled, user_id: Option<&str
         user_id.unwrap_or("")
     );
     let id = format!("t-{}", &hex::encode(Sha256::digest(window.as_bytes()))[..40]);
+    write(db, &id, Event::Throttled, user_id, None, client).await;
+}
+
+/// The row `id`, or, when it exists already, one more to its `count`.
+async fn write(db: &Db, id: &str, event: Event, user_id: Option<&str>, session_id: Option<&str>, client: &ClientInfo) {
     let written = sqlx::query(
         "INSERT INTO audit_events (id, at, event, user_id, session_id, ip, user_agent, count) \
-         VALUES ($1, $2, $3, $4, NULL, $5, $6, 1) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1) \
          ON CONFLICT (id) DO UPDATE SET count = audit_events.count + 1",
     )
     .bind(id)
     .bind(now())
-    .bind(Event::Throttled.as_str())
+    .bind(event.as_str())
     .bind(user_id)
+    .bind(session_id)
     .bind(client.ip.as_deref())
     .bind(client.user_agent.as_deref().map(|ua| ua.chars().take(512).collect::<String>()))
     .execute(db)
     .await;
     if let Err(error) = written {
-        tracing::warn!(%error, "audit event not written (throttled)");
+        tracing::warn!(%error, event = event.as_str(), "audit event not written");
     }
 }
 

@@ -61,13 +61,9 @@ pub async fn enable(code: String, password: String) -> Result<RecoveryCodes, App
         return Err(AppError::invalid("code", "code: set two-factor sign-in up first"));
     }
     request.confirm_password(identity, &password, AppError::wrong_password).await?;
-    let budget = Budget::of(&request, Some(&identity.user.id), &identity.user.username);
-    budget.spend(&request).await?;
-    if !totp::accept_code(db, &identity.user.id, &identity.user.username, &code).await? {
-        request.audit(Event::CodeCheckFailed, Some(&identity.user.id), Some(&identity.sid)).await;
-        return Err(AppError::invalid_code());
-    }
-    budget.refund(&request).await?;
+    // The pending secret's code: no recovery code exists yet.
+    try_code(&request, &identity.user, totp::accept_code(db, &identity.user.id, &identity.user.username, &code))
+        .await?;
     let recovery_codes = totp::enable(db, &identity.user.id).await?;
     request.audit(Event::TotpEnabled, Some(&identity.user.id), Some(&identity.sid)).await;
     notices::tell_owner(&request, &identity.user.id, Notice::TotpOn).await;
@@ -125,9 +121,20 @@ pub async fn require_code(request: &Request, user: &User, code: Option<&str>) ->
     let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
         return Err(AppError::invalid_code()); // nothing tried, nothing counted
     };
+    try_code(request, user, second_factor(request, user, code)).await
+}
+
+/// A code given to confirm a change, checked by `accepted` (not run until the budget
+/// has paid for it): spends the account's failure budget, given back if it was right;
+/// a wrong one is audited and `400` naming `code`.
+async fn try_code(
+    request: &Request,
+    user: &User,
+    accepted: impl std::future::Future<Output = Result<bool, AppError>>,
+) -> Result<(), AppError> {
     let budget = Budget::of(request, Some(&user.id), &user.username);
     budget.spend(request).await?;
-    if !second_factor(request, user, code).await? {
+    if !accepted.await? {
         let session = request.identity().map(|i| i.sid.clone());
         request.audit(Event::CodeCheckFailed, Some(&user.id), session.as_deref()).await;
         return Err(AppError::invalid_code());

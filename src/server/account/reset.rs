@@ -90,14 +90,7 @@ pub async fn reset_password(token: String, new_password: String) -> Result<SignI
         message: e.message.replacen("password", "new_password", 1),
         ..e
     })?;
-    let address = request.address();
-    if let Err(blocked) = state.throttle.attempt(&state.db, Scope::Address, &address).await {
-        return Err(request.refused(blocked, None).await);
-    }
-    if let Err(refused) = links::check(&state.db, Purpose::ResetPassword, token.trim()).await? {
-        return Err(refused.error()); // the failure stays counted
-    }
-    state.throttle.forgive(&state.db, Scope::Address, &address).await?;
+    check_link(&request, &token).await?;
     let hash = state.hasher.hash(new_password).await.map_err(|_| AppError::internal())?;
 
     let mut tx = state.db.begin().await?;
@@ -135,10 +128,14 @@ pub async fn reset_password(token: String, new_password: String) -> Result<SignI
     Ok(SignIn::User(account.user))
 }
 
-/// Whether a reset link still works, for the page that shows its form. A dead one
-/// counts against the client address, as in `reset_password`.
+/// Whether a reset link still works, for the page that shows its form.
 pub async fn check_reset_link(token: String) -> Result<(), AppError> {
-    let request = Request::current()?;
+    check_link(&Request::current()?, &token).await
+}
+
+/// Whether `token` is a live reset link, without spending it. A dead one counts against
+/// the client address like a failed sign-in: links cannot be guessed for free.
+async fn check_link(request: &Request, token: &str) -> Result<(), AppError> {
     let (db, throttle, address) = (&request.state.db, &request.state.throttle, request.address());
     if let Err(blocked) = throttle.attempt(db, Scope::Address, &address).await {
         return Err(request.refused(blocked, None).await);

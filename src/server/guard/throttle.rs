@@ -164,6 +164,8 @@ impl Policy {
         // A row deleted (`clear`) between the insert and the update is tried again.
         for _ in 0..3 {
             let now = now();
+            // The wait a first failure sets (none unless it is past the free ones).
+            let first_wait_until = backoff(limits, 1).map_or(0, |wait| now + wait);
             let inserted = sqlx::query(
                 "INSERT INTO throttles (scope, key, failures, last_failure_at, window_started_at, blocked_until) \
                  VALUES ($1, $2, 1, $3, $4, $5) ON CONFLICT (scope, key) DO NOTHING",
@@ -172,31 +174,17 @@ impl Policy {
             .bind(key)
             .bind(now)
             .bind(now)
-            .bind(backoff(limits, 1).map_or(0, |wait| now + wait))
+            .bind(first_wait_until)
             .execute(db)
             .await?;
             if inserted.rows_affected() == 1 {
                 return Ok(());
             }
-            let (ladder, steps) = ladder();
-            let sql = format!(
-                "UPDATE throttles SET \
-                   previous_failure_at = last_failure_at, previous_blocked_until = blocked_until, \
-                   failures = CASE WHEN last_failure_at < $1 THEN 1 ELSE failures + 1 END, \
-                   blocked_until = CASE WHEN last_failure_at < $2 THEN $3 \
-                                        WHEN failures + 1 < $4 THEN 0 \
-                                        WHEN failures + 1 - $5 >= {steps} THEN $6 \
-                                        ELSE $7 + (CASE failures + 1 - $8{ladder} END) END, \
-                   window_started_at = CASE WHEN last_failure_at < $9 THEN $10 ELSE window_started_at END, \
-                   last_failure_at = $11 \
-                 WHERE scope = $12 AND key = $13 AND blocked_until <= $14 \
-                 RETURNING failures"
-            );
             let quiet_since = now - limits.window;
-            let counted = sqlx::query(&sql)
+            let counted = sqlx::query(count_failure_sql())
                 .bind(quiet_since)
                 .bind(quiet_since)
-                .bind(backoff(limits, 1).map_or(0, |wait| now + wait))
+                .bind(first_wait_until)
                 .bind(limits.free)
                 .bind(limits.free)
                 .bind(now + MAX_WAIT + 1)
@@ -308,6 +296,28 @@ pub fn client_key(ip: &str) -> String {
         Ok(v4) => v4.to_string(),
         Err(_) => ip.to_string(),
     }
+}
+
+/// Counts one more failure on an existing row unless it is waiting out a back-off,
+/// writing the wait the new count sets (`ladder`), in one statement. Built once.
+fn count_failure_sql() -> &'static str {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let (ladder, steps) = ladder();
+        format!(
+            "UPDATE throttles SET \
+               previous_failure_at = last_failure_at, previous_blocked_until = blocked_until, \
+               failures = CASE WHEN last_failure_at < $1 THEN 1 ELSE failures + 1 END, \
+               blocked_until = CASE WHEN last_failure_at < $2 THEN $3 \
+                                    WHEN failures + 1 < $4 THEN 0 \
+                                    WHEN failures + 1 - $5 >= {steps} THEN $6 \
+                                    ELSE $7 + (CASE failures + 1 - $8{ladder} END) END, \
+               window_started_at = CASE WHEN last_failure_at < $9 THEN $10 ELSE window_started_at END, \
+               last_failure_at = $11 \
+             WHERE scope = $12 AND key = $13 AND blocked_until <= $14 \
+             RETURNING failures"
+        )
+    });
+    &SQL
 }
 
 /// `backoff` spelled out for SQL, by the number of failures past the free ones: the
