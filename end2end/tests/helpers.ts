@@ -127,3 +127,23 @@ export async function anonymousWithinTwoSeconds(page: Page): Promise<number> {
     .toBe(true);
   return Date.now() - started;
 }
+
+/** Registers with an email address and follows the verification link from the outbox. */
+export async function registerVerified(page: Page, prefix: string, js: boolean): Promise<{ name: string; email: string }> {
+  const name = uniqueName(prefix);
+  const email = uniqueAddress(name);
+  await (js ? openHydrated(page, '/register') : page.goto('/register'));
+  await page.getByLabel('Username').fill(name);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByLabel('Email (optional)').fill(email);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/profile$/);
+  await expect(page.getByTestId('profile-email')).toHaveText(email);
+  await expect(page.getByTestId('profile-email-verified')).toHaveText('no');
+
+  await page.goto(await mailedLink(email, '/verify-email'));
+  await expect(page.getByTestId('verify-status')).toHaveText(/Your email address is verified/);
+  await page.goto('/profile');
+  await expect(page.getByTestId('profile-email-verified')).toHaveText('yes');
+  return { name, email };
+}

@@ -5,33 +5,13 @@ import {
   accountNav,
   mailedLink,
   openHydrated,
+  registerVerified,
   signedInElsewhere,
   uniqueAddress,
-  uniqueName,
 } from './helpers';
 
-/** Registers with an email address and follows the verification link from the outbox. */
-async function registerVerified(page: Page, js: boolean): Promise<{ name: string; email: string }> {
-  const name = uniqueName(js ? 'mail' : 'mailnojs');
-  const email = uniqueAddress(name);
-  await (js ? openHydrated(page, '/register') : page.goto('/register'));
-  await page.getByLabel('Username').fill(name);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByLabel('Email (optional)').fill(email);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await expect(page).toHaveURL(/\/profile$/);
-  await expect(page.getByTestId('profile-email')).toHaveText(email);
-  await expect(page.getByTestId('profile-email-verified')).toHaveText('no');
-
-  await page.goto(await mailedLink(email, '/verify-email'));
-  await expect(page.getByTestId('verify-status')).toHaveText(/Your email address is verified/);
-  await page.goto('/profile');
-  await expect(page.getByTestId('profile-email-verified')).toHaveText('yes');
-  return { name, email };
-}
-
 async function resetThroughTheOutbox(page: Page, browser: Browser, js: boolean) {
-  const { name, email } = await registerVerified(page, js);
+  const { name, email } = await registerVerified(page, js ? 'mail' : 'mailnojs', js);
   const other = await signedInElsewhere(browser, name);
   await accountNav(page).getByRole('button', { name: 'Sign out' }).click();
   await expect(accountNav(page).getByRole('link', { name: 'Sign in' })).toBeVisible();
@@ -76,7 +56,7 @@ test.describe('with JavaScript disabled', () => {
   });
 
   test('changing the email address and deleting the account work with plain forms', async ({ page }) => {
-    const { name } = await registerVerified(page, false);
+    const { name } = await registerVerified(page, 'mailnojs', false);
     const changeForm = page.getByRole('form', { name: 'Change email address' });
     const newEmail = uniqueAddress('changed');
     await changeForm.getByLabel('New email address').fill(newEmail);
@@ -107,7 +87,7 @@ test.describe('with JavaScript disabled', () => {
 });
 
 test('deleting the account with JavaScript signs out without a reload', async ({ page }) => {
-  await registerVerified(page, true);
+  await registerVerified(page, 'mail', true);
   await openHydrated(page, '/profile');
   const deleteForm = page.getByRole('form', { name: 'Delete your account' });
   await deleteForm.getByLabel('Your password').fill('not it at all');

@@ -5,8 +5,8 @@ import {
   mailedLink,
   openHydrated,
   registerThroughForm,
+  registerVerified,
   totpCode,
-  uniqueAddress,
   uniqueName,
 } from './helpers';
 
@@ -67,17 +67,7 @@ for (const js of [true, false]) {
     });
 
     test('a password reset of an account with TOTP asks for the code before signing in', async ({ page }) => {
-      const name = uniqueName(js ? 'totpreset' : 'totpresetnojs');
-      const email = uniqueAddress(name);
-      await (js ? openHydrated(page, '/register') : page.goto('/register'));
-      await page.getByLabel('Username').fill(name);
-      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-      await page.getByLabel('Email (optional)').fill(email);
-      await page.getByRole('button', { name: 'Create account' }).click();
-      await expect(page).toHaveURL(/\/profile$/);
-      await page.goto(await mailedLink(email, '/verify-email'));
-      await expect(page.getByTestId('verify-status')).toHaveText(/Your email address is verified/);
-      await page.goto('/profile');
+      const { name, email } = await registerVerified(page, js ? 'totpreset' : 'totpresetnojs', js);
       const { secret } = await enrol(page);
       await signOut(page);
 

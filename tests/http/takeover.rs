@@ -7,25 +7,10 @@ use crate::{
     helpers::*,
     mailbox::*,
     reset::{forgot, token_of, verified_account},
-    totp::{code, with_totp},
+    totp::{code, turn_on, with_totp},
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-/// Turns TOTP on for the signed-in `app`'s account; returns the secret and the codes.
-async fn turn_on(app: &TestApp) -> (String, Vec<String>) {
-    let setup: Value = app.post_form("/api/totp_setup", &[]).await.json().await.unwrap();
-    let secret = setup["secret"].as_str().unwrap().to_string();
-    let enabled = app.post_form("/api/totp_enable", &[("code", &code(&secret, 0)), ("password", PASSWORD)]).await;
-    assert_eq!(enabled.status(), StatusCode::OK);
-    let codes = enabled.json::<Value>().await.unwrap()["recovery_codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect();
-    (secret, codes)
-}
 
 // --- one budget per account -------------------------------------------------------------
 
@@ -222,20 +207,34 @@ async fn a_second_setup_keeps_the_pending_secret_unless_a_new_key_is_asked_for()
     assert_eq!(pending["secret"], fresh["secret"]);
 }
 
+/// An account `name` with a verified address and TOTP on, and the reset link another
+/// browser (at `address`) asked for.
+struct ResetOfTotpAccount {
+    _smtp: Smtp,
+    browser: TestApp,
+    secret: String,
+    codes: Vec<String>,
+    token: String,
+}
+
+async fn reset_of_totp_account(name: &str, address: &str) -> ResetOfTotpAccount {
+    let smtp = Smtp::shared_or_own().await;
+    let app = spawn_app(&[("SMTP_URL", &smtp.url())]).await;
+    let email = verified_account(&app, &smtp, name).await;
+    let (secret, codes) = turn_on(&app).await;
+    let browser = app.another_client(address);
+    assert_eq!(forgot(&browser, name).await.status(), StatusCode::OK);
+    let mail = told(&smtp, &email, "Reset your Latch password").await;
+    let token = token_of(&mail.link("/reset-password").unwrap());
+    ResetOfTotpAccount { _smtp: smtp, browser, secret, codes, token }
+}
+
 #[tokio::test]
 async fn a_reset_of_an_account_with_totp_asks_for_the_code_before_any_jwt_cookie() {
     // Before: following the reset link signed in with the new password alone.
-    let smtp = Smtp::shared_or_own().await;
-    let app = spawn_app(&[("SMTP_URL", &smtp.url())]).await;
-    let email = verified_account(&app, &smtp, "resetting").await;
-    let (secret, _) = turn_on(&app).await;
-    let browser = app.another_client("127.0.0.24");
-    assert_eq!(forgot(&browser, "resetting").await.status(), StatusCode::OK);
-    let link = reset_link(&app, &smtp, &email).await;
-
-    let reset = browser
-        .post_form("/api/reset_password", &[("token", &token_of(&link)), ("new_password", "a brand new password")])
-        .await;
+    let ResetOfTotpAccount { browser, secret, token, .. } = reset_of_totp_account("resetting", "127.0.0.24").await;
+    let reset =
+        browser.post_form("/api/reset_password", &[("token", &token), ("new_password", "a brand new password")]).await;
     assert_eq!(reset.status(), StatusCode::OK);
     let cookies = set_cookies(&reset);
     assert!(cookie_named(&cookies, "jwt_access").is_none() && cookie_named(&cookies, "jwt_refresh").is_none());
@@ -256,27 +255,15 @@ async fn a_reset_of_an_account_with_totp_asks_for_the_code_before_any_jwt_cookie
 
 #[tokio::test]
 async fn without_javascript_a_reset_of_an_account_with_totp_goes_on_to_the_code_page() {
-    let smtp = Smtp::shared_or_own().await;
-    let app = spawn_app(&[("SMTP_URL", &smtp.url())]).await;
-    let email = verified_account(&app, &smtp, "plainreset").await;
-    let (_, codes) = turn_on(&app).await;
-    let browser = app.another_client("127.0.0.25");
-    forgot(&browser, "plainreset").await;
-    let link = reset_link(&app, &smtp, &email).await;
+    let ResetOfTotpAccount { browser, codes, token, .. } = reset_of_totp_account("plainreset", "127.0.0.25").await;
     let reset = browser
-        .post_html_form("/api/reset_password", &[("token", &token_of(&link)), ("new_password", "a brand new password")])
+        .post_html_form("/api/reset_password", &[("token", &token), ("new_password", "a brand new password")])
         .await;
     assert_eq!(reset.status(), StatusCode::SEE_OTHER);
     assert_eq!(reset.headers()["location"], "/login/totp?next=%2Fprofile%3Freset%3D1");
     let done = browser.post_html_form("/api/login_totp", &[("code", &codes[0]), ("next", "/profile?reset=1")]).await;
     assert_eq!(done.headers()["location"], "/profile?reset=1");
     assert_eq!(browser.current_user().await["username"], "plainreset");
-}
-
-/// The reset link mailed to `email`, as a path on the app.
-async fn reset_link(app: &TestApp, smtp: &Smtp, email: &str) -> String {
-    let mail = told(smtp, email, "Reset your Latch password").await;
-    mail.link("/reset-password").unwrap().trim_start_matches(&app.base).to_string()
 }
 
 // --- the owner is told ----------------------------------------------------------------

@@ -17,6 +17,11 @@ pub fn code(secret: &str, offset: i64) -> String {
 /// Registers `name`, turns TOTP on; returns the secret and the recovery codes.
 pub async fn with_totp(app: &TestApp, name: &str) -> (String, Vec<String>) {
     app.register(name, PASSWORD).await;
+    turn_on(app).await
+}
+
+/// Turns TOTP on for the signed-in `app`'s account; returns the secret and the codes.
+pub async fn turn_on(app: &TestApp) -> (String, Vec<String>) {
     let setup = app.post_form("/api/totp_setup", &[]).await;
     assert_eq!(setup.status(), StatusCode::OK);
     let setup: Value = setup.json().await.unwrap();
