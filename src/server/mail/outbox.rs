@@ -80,29 +80,23 @@ pub async fn claim(db: &Db, postgres: bool) -> Result<Option<Claimed>, sqlx::Err
 /// Delivered: the row stays (so nothing sends it again) but the recipient and the
 /// bodies, with the links in them, are blanked.
 pub async fn mark_sent(db: &Db, claimed: &Claimed) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE outbox SET sent_at = $1, claimed_until = NULL, recipient = '', body_text = '', body_html = '', \
-                last_error = NULL \
-         WHERE id = $2 AND sent_at IS NULL",
-    )
-    .bind(now())
-    .bind(&claimed.id)
-    .execute(db)
-    .await?;
-    Ok(())
+    settle(db, claimed, None).await
 }
 
 /// Never deliverable (a recipient the mailer refuses): settled like a sent message, so
-/// nothing tries again, with the reason kept in `last_error`, and blanked like one
-/// (the links in the bodies are secrets, the recipient is personal data).
+/// nothing tries again, and blanked like one, with the reason kept in `last_error`.
 pub async fn give_up(db: &Db, claimed: &Claimed, error: &str) -> Result<(), sqlx::Error> {
+    settle(db, claimed, Some(format!("given up: {}", error.chars().take(480).collect::<String>()))).await
+}
+
+async fn settle(db: &Db, claimed: &Claimed, last_error: Option<String>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE outbox SET sent_at = $1, claimed_until = NULL, recipient = '', body_text = '', body_html = '', \
                 last_error = $2 \
          WHERE id = $3 AND sent_at IS NULL",
     )
     .bind(now())
-    .bind(format!("given up: {}", error.chars().take(480).collect::<String>()))
+    .bind(last_error)
     .bind(&claimed.id)
     .execute(db)
     .await?;
